@@ -1,0 +1,979 @@
+/* SPDX-License-Identifier: MIT */
+/* A strict reader of the YAML config: libyaml events are pulled one at a time and matched against
+ * small key tables; anything unexpected (unknown key, wrong type, second document, alias) stops the
+ * parse with one error naming file, line, column and key. Nothing but the three expected levels
+ * (top mapping, registries list, registry mapping) is ever entered, so input depth is bounded. */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "config.h"
+#include "duration.h"
+
+#define YAML_STR_TAG "tag:yaml.org,2002:str"
+#define YAML_MAP_TAG "tag:yaml.org,2002:map"
+#define YAML_SEQ_TAG "tag:yaml.org,2002:seq"
+
+/* Room for a quoted, escaped and possibly shortened user value in a message. */
+#define QUOTE_MAX 80
+#define CONFIG_KEYS_MAX 8
+/* The format needs three levels; more is refused before it costs libyaml any memory. */
+#define CONFIG_DEPTH_MAX 16
+
+typedef struct ConfigParser {
+        yaml_parser_t yaml;
+        bool yaml_initialized;
+        const char *name;
+        const unsigned char *data;
+        size_t len;
+        char *error;                    /* first error, "NAME:LINE:COL: ..." */
+        Config *config;
+        yaml_mark_t *password_file_marks; /* parallel to config->registries, for duplicate messages */
+} ConfigParser;
+
+typedef enum ConfigValueType {
+        CONFIG_SCALAR,
+        CONFIG_SEQUENCE,
+} ConfigValueType;
+
+typedef struct ConfigKey ConfigKey;
+/* Handles the value of one key; for CONFIG_SEQUENCE it must consume events up to the sequence end. */
+typedef int (*ConfigKeyHandler)(ConfigParser *p, const ConfigKey *k, const yaml_event_t *value, void *userdata);
+
+struct ConfigKey {
+        const char *name;
+        ConfigValueType type;
+        bool required;
+        ConfigKeyHandler handler;
+};
+
+/* Per-registry parse state that does not belong in Registry itself. */
+typedef struct RegistryParse {
+        Registry registry;
+        yaml_mark_t password_file_mark;
+} RegistryParse;
+
+/* The key tables: adding a key is a line here plus its handler. */
+static int parse_interval(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_registries(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_registry_id(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_region(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_password_file(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_endpoint(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_file_mode(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+
+static const ConfigKey top_keys[] = {
+        { "interval",   CONFIG_SCALAR,   false, parse_interval   },
+        { "registries", CONFIG_SEQUENCE, true,  parse_registries },
+};
+
+static const ConfigKey registry_keys[] = {
+        { "registryId",   CONFIG_SCALAR, true,  parse_registry_id   },
+        { "region",       CONFIG_SCALAR, true,  parse_region        },
+        { "passwordFile", CONFIG_SCALAR, true,  parse_password_file },
+        { "endpoint",     CONFIG_SCALAR, false, parse_endpoint      },
+        { "fileMode",     CONFIG_SCALAR, false, parse_file_mode     },
+};
+
+_Static_assert(ELEMENTSOF(top_keys) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
+_Static_assert(ELEMENTSOF(registry_keys) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
+
+static void yaml_event_deletep(yaml_event_t *e) {
+        yaml_event_delete(e);
+}
+
+static void registry_done(Registry *r) {
+        free(r->registry_id);
+        free(r->region);
+        free(r->password_file);
+        free(r->endpoint);
+        *r = (Registry) {};
+}
+
+static void registry_parse_done(RegistryParse *rp) {
+        registry_done(&rp->registry);
+}
+
+Config *config_free(Config *c) {
+        if (!c)
+                return NULL;
+        for (size_t i = 0; i < c->n_registries; i++)
+                registry_done(&c->registries[i]);
+        free(c->registries);
+        free(c->path);
+        free(c);
+        return NULL;
+}
+
+void config_freep(Config **c) {
+        *c = config_free(*c);
+}
+
+static void config_parser_done(ConfigParser *p) {
+        if (p->yaml_initialized)
+                yaml_parser_delete(&p->yaml);
+        free(p->error);
+        free(p->password_file_marks);
+        config_free(p->config);
+}
+
+/* Writes s (len bytes) into buf as a one-line, escaped string, shortened with "..." when long. */
+static const char *escape_value(const char *s, size_t len, bool quotes, char *buf, size_t n) {
+        size_t o = 0, i = 0, limit = n - 5; /* closing quote, "...", NUL */
+
+        if (quotes)
+                buf[o++] = '"';
+        while (i < len) {
+                unsigned char c = (unsigned char) s[i];
+                size_t clen = 1, need;
+
+                if (c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r')
+                        need = 2;
+                else if (c < 0x20 || c == 0x7f)
+                        need = 4;
+                else if (c >= 0x80) {
+                        /* Never cut a UTF-8 sequence in half. */
+                        while (clen < 4 && i + clen < len && ((unsigned char) s[i + clen] & 0xc0) == 0x80)
+                                clen++;
+                        need = clen;
+                } else
+                        need = 1;
+                if (o + need > limit)
+                        break;
+
+                if (need == 2) {
+                        buf[o++] = '\\';
+                        buf[o++] = c == '\n' ? 'n' : c == '\t' ? 't' : c == '\r' ? 'r' : (char) c;
+                } else if (need == 4 && c < 0x80) {
+                        snprintf(buf + o, 5, "\\x%02x", c);
+                        o += 4;
+                } else {
+                        memcpy(buf + o, s + i, clen);
+                        o += clen;
+                }
+                i += clen;
+        }
+        if (quotes)
+                buf[o++] = '"';
+        if (i < len) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+        }
+        buf[o] = 0;
+        return buf;
+}
+
+#define QUOTE(s, len) escape_value((s), (len), true, (char[QUOTE_MAX]) {}, QUOTE_MAX)
+#define QUOTE_EVENT(e) QUOTE(scalar_value(e), scalar_length(e))
+
+static const char *scalar_value(const yaml_event_t *e) {
+        return (const char *) e->data.scalar.value;
+}
+
+static size_t scalar_length(const yaml_event_t *e) {
+        return e->data.scalar.length;
+}
+
+/* YAML's null: an empty plain scalar (e.g. "key:" with nothing after it), "~" or null. */
+static bool scalar_is_null(const yaml_event_t *e) {
+        const char *s;
+
+        if (e->type != YAML_SCALAR_EVENT || e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || e->data.scalar.tag)
+                return false;
+        s = scalar_value(e);
+        return streq(s, "") || streq(s, "~") || streq(s, "null") || streq(s, "Null") || streq(s, "NULL");
+}
+
+static const char *event_kind(const yaml_event_t *e) {
+        switch (e->type) {
+        case YAML_SCALAR_EVENT:
+                return scalar_is_null(e) ? "no value" : "a string";
+        case YAML_SEQUENCE_START_EVENT:
+                return "a list";
+        case YAML_MAPPING_START_EVENT:
+                return "a mapping";
+        default:
+                return "something else";
+        }
+}
+
+static int parser_error(ConfigParser *p, const yaml_mark_t *mark, const char *key, const char *fmt, ...) _printf_(4, 5);
+static int parser_error(ConfigParser *p, const yaml_mark_t *mark, const char *key, const char *fmt, ...) {
+        char msg[1024]; /* user values in it are already shortened by escape_value() */
+        va_list ap;
+        int r;
+
+        if (p->error)
+                return -EINVAL;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+
+        if (key)
+                r = asprintf(&p->error, "%s:%zu:%zu: %s: %s", p->name, mark->line + 1, mark->column + 1, key, msg);
+        else
+                r = asprintf(&p->error, "%s:%zu:%zu: %s", p->name, mark->line + 1, mark->column + 1, msg);
+        if (r < 0) {
+                p->error = NULL;
+                return -ENOMEM;
+        }
+        return -EINVAL;
+}
+
+/* libyaml's reader reports a byte offset only; turn it into a line and column like its marks. */
+static yaml_mark_t mark_from_offset(const ConfigParser *p, size_t offset) {
+        yaml_mark_t m = {};
+
+        for (size_t i = 0; i < offset && i < p->len; i++) {
+                if (p->data[i] == '\n') {
+                        m.line++;
+                        m.column = 0;
+                } else if ((p->data[i] & 0xc0) != 0x80)
+                        m.column++;
+        }
+        m.index = offset;
+        return m;
+}
+
+static int parser_syntax_error(ConfigParser *p, const yaml_parser_t *y) {
+        yaml_mark_t m;
+
+        switch (y->error) {
+        case YAML_MEMORY_ERROR:
+                return -ENOMEM;
+        case YAML_READER_ERROR:
+                m = mark_from_offset(p, y->problem_offset);
+                if (y->problem_value >= 0)
+                        return parser_error(p, &m, NULL, "invalid input: %s (#x%X)",
+                                            y->problem ?: "unreadable", (unsigned) y->problem_value);
+                return parser_error(p, &m, NULL, "invalid input: %s", y->problem ?: "unreadable");
+        case YAML_SCANNER_ERROR:
+        case YAML_PARSER_ERROR:
+                if (y->context)
+                        return parser_error(p, &y->problem_mark, NULL,
+                                            "YAML syntax error: %s (%s at line %zu, column %zu)",
+                                            y->problem ?: "unknown problem", y->context,
+                                            y->context_mark.line + 1, y->context_mark.column + 1);
+                return parser_error(p, &y->problem_mark, NULL, "YAML syntax error: %s",
+                                    y->problem ?: "unknown problem");
+        default:
+                return parser_error(p, &y->mark, NULL, "YAML error: %s", y->problem ?: "unknown problem");
+        }
+}
+
+/* A first pass over all events: YAML syntax errors are reported before any problem with the content
+ * (which may be only a consequence of them, e.g. of bad indentation), and nesting is bounded. */
+static int parser_check_syntax(ConfigParser *p) {
+        yaml_parser_t y;
+        unsigned depth = 0;
+        int r = 0;
+
+        if (!yaml_parser_initialize(&y))
+                return -ENOMEM;
+        yaml_parser_set_input_string(&y, p->data, p->len);
+
+        for (bool done = false; !done && r >= 0;) {
+                _cleanup_(yaml_event_deletep) yaml_event_t ev = {};
+
+                if (!yaml_parser_parse(&y, &ev)) {
+                        r = parser_syntax_error(p, &y);
+                        break;
+                }
+                switch (ev.type) {
+                case YAML_SEQUENCE_START_EVENT:
+                case YAML_MAPPING_START_EVENT:
+                        if (++depth > CONFIG_DEPTH_MAX)
+                                r = parser_error(p, &ev.start_mark, NULL, "nested deeper than %d levels",
+                                                 CONFIG_DEPTH_MAX);
+                        break;
+                case YAML_SEQUENCE_END_EVENT:
+                case YAML_MAPPING_END_EVENT:
+                        depth--;
+                        break;
+                case YAML_STREAM_END_EVENT:
+                        done = true;
+                        break;
+                default:
+                        break;
+                }
+        }
+
+        yaml_parser_delete(&y);
+        return r;
+}
+
+/* Pulls the next event and refuses what this format never needs: aliases, anchors, custom tags and
+ * NUL characters. 'key' names the value being read, for messages (NULL if none). */
+static int parser_next(ConfigParser *p, yaml_event_t *ev, const char *key) {
+        const char *anchor = NULL, *tag = NULL, *allowed_tag = NULL;
+
+        if (!yaml_parser_parse(&p->yaml, ev))
+                return parser_syntax_error(p, &p->yaml);
+
+        switch (ev->type) {
+        case YAML_ALIAS_EVENT:
+                anchor = (const char *) ev->data.alias.anchor;
+                return parser_error(p, &ev->start_mark, key, "aliases (*%s) are not supported",
+                                    escape_value(anchor, strlen(anchor), false, (char[QUOTE_MAX]) {}, QUOTE_MAX));
+        case YAML_SCALAR_EVENT:
+                anchor = (const char *) ev->data.scalar.anchor;
+                tag = (const char *) ev->data.scalar.tag;
+                allowed_tag = YAML_STR_TAG;
+                break;
+        case YAML_SEQUENCE_START_EVENT:
+                anchor = (const char *) ev->data.sequence_start.anchor;
+                tag = (const char *) ev->data.sequence_start.tag;
+                allowed_tag = YAML_SEQ_TAG;
+                break;
+        case YAML_MAPPING_START_EVENT:
+                anchor = (const char *) ev->data.mapping_start.anchor;
+                tag = (const char *) ev->data.mapping_start.tag;
+                allowed_tag = YAML_MAP_TAG;
+                break;
+        default:
+                return 0;
+        }
+
+        if (anchor)
+                return parser_error(p, &ev->start_mark, key, "anchors (&%s) are not supported",
+                                    escape_value(anchor, strlen(anchor), false, (char[QUOTE_MAX]) {}, QUOTE_MAX));
+        if (tag && !streq(tag, allowed_tag)) {
+                /* Show YAML's own tags as written: "!!int", not "tag:yaml.org,2002:int". */
+                bool core = strncmp(tag, "tag:yaml.org,2002:", 18) == 0;
+                const char *t = core ? tag + 18 : tag;
+
+                return parser_error(p, &ev->start_mark, key, "tag %s%s is not supported here",
+                                    core ? "!!" : "",
+                                    escape_value(t, strlen(t), false, (char[QUOTE_MAX]) {}, QUOTE_MAX));
+        }
+        if (ev->type == YAML_SCALAR_EVENT && strlen(scalar_value(ev)) != scalar_length(ev))
+                return parser_error(p, &ev->start_mark, key, "value contains a NUL character");
+        return 0;
+}
+
+static char ascii_tolower(char c) {
+        return c >= 'A' && c <= 'Z' ? (char) (c - 'A' + 'a') : c;
+}
+
+/* Case, '-' and '_' differences only: "registryid", "registry_id", "RegistryID" → registryId. */
+static bool key_similar(const char *a, const char *b) {
+        for (;;) {
+                while (*a == '_' || *a == '-')
+                        a++;
+                while (*b == '_' || *b == '-')
+                        b++;
+                if (!*a || !*b)
+                        return !*a && !*b;
+                if (ascii_tolower(*a) != ascii_tolower(*b))
+                        return false;
+                a++;
+                b++;
+        }
+}
+
+static int parser_unknown_key(ConfigParser *p, const yaml_event_t *key, const ConfigKey *keys, size_t n_keys,
+                              const char *where) {
+        const char *name = scalar_value(key);
+        char list[256] = "";
+        const char *shown;
+
+        shown = scalar_length(key) > 0
+                ? escape_value(name, scalar_length(key), false, (char[QUOTE_MAX]) {}, QUOTE_MAX)
+                : "\"\"";
+
+        for (size_t i = 0; i < n_keys; i++)
+                if (key_similar(name, keys[i].name))
+                        return parser_error(p, &key->start_mark, shown, "unknown key, did you mean \"%s\"?",
+                                            keys[i].name);
+
+        /* A known key at the wrong level, e.g. region at the top: say where it goes. */
+        for (size_t i = 0; i < ELEMENTSOF(registry_keys); i++)
+                if (keys != registry_keys && streq(name, registry_keys[i].name))
+                        return parser_error(p, &key->start_mark, shown,
+                                            "unknown key %s; it belongs in an entry of the \"registries\" list", where);
+        for (size_t i = 0; i < ELEMENTSOF(top_keys); i++)
+                if (keys != top_keys && streq(name, top_keys[i].name))
+                        return parser_error(p, &key->start_mark, shown, "unknown key %s; it belongs at the top level",
+                                            where);
+
+        for (size_t i = 0, l = 0; i < n_keys; i++) {
+                int k = snprintf(list + l, sizeof(list) - l, "%s%s", i > 0 ? ", " : "", keys[i].name);
+                if (k < 0 || (size_t) k >= sizeof(list) - l)
+                        break;
+                l += (size_t) k;
+        }
+        return parser_error(p, &key->start_mark, shown, "unknown key %s (expected one of: %s)", where, list);
+}
+
+/* Reads a mapping whose MAPPING_START is 'start', dispatching each key through 'keys'. 'where' says
+ * where the mapping is, for messages ("at the top level", "in a registry entry"). */
+static int parse_mapping(ConfigParser *p, const yaml_event_t *start, const ConfigKey *keys, size_t n_keys,
+                         void *userdata, const char *where) {
+        yaml_mark_t seen[CONFIG_KEYS_MAX];
+        bool have[CONFIG_KEYS_MAX] = {};
+        int r;
+
+        if (n_keys > CONFIG_KEYS_MAX)
+                return -E2BIG; /* programming error */
+
+        for (;;) {
+                _cleanup_(yaml_event_deletep) yaml_event_t key = {}, value = {};
+                const ConfigKey *k = NULL;
+                size_t i;
+
+                r = parser_next(p, &key, NULL);
+                if (r < 0)
+                        return r;
+                if (key.type == YAML_MAPPING_END_EVENT)
+                        break;
+                if (key.type != YAML_SCALAR_EVENT)
+                        return parser_error(p, &key.start_mark, NULL, "keys must be plain names, got %s",
+                                            event_kind(&key));
+
+                for (i = 0; i < n_keys; i++)
+                        if (streq(scalar_value(&key), keys[i].name)) {
+                                k = &keys[i];
+                                break;
+                        }
+                if (!k)
+                        return parser_unknown_key(p, &key, keys, n_keys, where);
+                if (have[i])
+                        return parser_error(p, &key.start_mark, k->name,
+                                            "duplicate key, first given at line %zu, column %zu",
+                                            seen[i].line + 1, seen[i].column + 1);
+                have[i] = true;
+                seen[i] = key.start_mark;
+
+                r = parser_next(p, &value, k->name);
+                if (r < 0)
+                        return r;
+
+                switch (k->type) {
+                case CONFIG_SCALAR:
+                        if (value.type != YAML_SCALAR_EVENT)
+                                return parser_error(p, &value.start_mark, k->name, "expected a string, got %s",
+                                                    event_kind(&value));
+                        if (scalar_is_null(&value))
+                                return parser_error(p, &value.start_mark, k->name, "no value given");
+                        break;
+                case CONFIG_SEQUENCE:
+                        if (value.type != YAML_SEQUENCE_START_EVENT)
+                                return parser_error(p, &value.start_mark, k->name,
+                                                    "expected a list, got %s (write [] for an empty list)",
+                                                    event_kind(&value));
+                        break;
+                }
+
+                r = k->handler(p, k, &value, userdata);
+                if (r < 0)
+                        return r;
+        }
+
+        for (size_t i = 0; i < n_keys; i++)
+                if (keys[i].required && !have[i])
+                        return parser_error(p, &start->start_mark, keys[i].name, "required key is missing %s",
+                                            where);
+        return 0;
+}
+
+/* ---- registry keys ---- */
+
+static bool ascii_lower(char c) {
+        return c >= 'a' && c <= 'z';
+}
+
+static bool ascii_digit(char c) {
+        return c >= '0' && c <= '9';
+}
+
+/* ^[a-z]{2}(-[a-z]+)+-[0-9]+$ */
+static bool region_is_valid(const char *s) {
+        unsigned words = 0;
+
+        if (!ascii_lower(s[0]) || !ascii_lower(s[1]))
+                return false;
+        s += 2;
+        for (;;) {
+                if (*s++ != '-')
+                        return false;
+                if (ascii_lower(*s)) {
+                        while (ascii_lower(*s))
+                                s++;
+                        words++;
+                } else if (ascii_digit(*s) && words > 0) {
+                        while (ascii_digit(*s))
+                                s++;
+                        return *s == 0;
+                } else
+                        return false;
+        }
+}
+
+static int strdup_to(char **dst, const char *s) {
+        char *t = strdup(s);
+        if (!t)
+                return -ENOMEM;
+        free(*dst);
+        *dst = t;
+        return 0;
+}
+
+static int parse_registry_id(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+        const char *s = scalar_value(v);
+        size_t n = 0;
+
+        while (ascii_digit(s[n]))
+                n++;
+        if (n != 12 || s[n])
+                return parser_error(p, &v->start_mark, k->name,
+                                    "%s is not a 12-digit AWS account ID (AWS rejects it with InvalidParameterException)",
+                                    QUOTE_EVENT(v));
+        return strdup_to(&rp->registry.registry_id, s);
+}
+
+static int parse_region(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+
+        if (!region_is_valid(scalar_value(v)))
+                return parser_error(p, &v->start_mark, k->name,
+                                    "%s is not an AWS region name (expected something like \"us-west-2\")",
+                                    QUOTE_EVENT(v));
+        return strdup_to(&rp->registry.region, scalar_value(v));
+}
+
+/* Normalizes path, or sets *reason to why it is unacceptable (a phrase following the quoted path). */
+static int path_normalize_full(const char *path, char **ret, const char **reason) {
+        _cleanup_free_ char *out = NULL;
+        size_t len, o = 0;
+        const char *s;
+
+        *reason = NULL;
+        len = strlen(path);
+        if (len == 0) {
+                *reason = "is empty";
+                return -EINVAL;
+        }
+        if (path[0] != '/') {
+                *reason = "is not an absolute path";
+                return -EINVAL;
+        }
+        if (len >= PATH_MAX) {
+                *reason = "is too long";
+                return -EINVAL;
+        }
+        for (s = path; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f) {
+                        *reason = "contains control characters";
+                        return -EINVAL;
+                }
+        if (strspn(path, "/") == len) {
+                *reason = "is the root directory, not a file";
+                return -EINVAL;
+        }
+        if (path[len - 1] == '/') {
+                *reason = "ends with \"/\"; it must name a file, not a directory";
+                return -EINVAL;
+        }
+
+        out = malloc(len + 1);
+        if (!out)
+                return -ENOMEM;
+
+        for (s = path; *s;) {
+                size_t n;
+
+                s += strspn(s, "/");
+                n = strcspn(s, "/");
+                if (n == 1 && s[0] == '.') {
+                        if (!s[1]) {
+                                *reason = "ends with \"/.\"; it must name a file, not a directory";
+                                return -EINVAL;
+                        }
+                } else if (n == 2 && s[0] == '.' && s[1] == '.') {
+                        *reason = "contains a \"..\" component";
+                        return -EINVAL;
+                } else if (n > NAME_MAX) {
+                        *reason = "has a path component longer than 255 bytes";
+                        return -EINVAL;
+                } else {
+                        out[o++] = '/';
+                        memcpy(out + o, s, n);
+                        o += n;
+                }
+                s += n;
+        }
+        out[o] = 0;
+
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int config_path_normalize(const char *path, char **ret) {
+        const char *reason;
+
+        if (!path || !ret)
+                return -EINVAL;
+        return path_normalize_full(path, ret, &reason);
+}
+
+static int parse_password_file(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+        const char *reason = NULL;
+        char *path = NULL;
+        int r;
+
+        r = path_normalize_full(scalar_value(v), &path, &reason);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return parser_error(p, &v->start_mark, k->name, "%s %s", QUOTE_EVENT(v), reason ?: "is invalid");
+
+        free(rp->registry.password_file);
+        rp->registry.password_file = path;
+        rp->password_file_mark = v->start_mark;
+        return 0;
+}
+
+static int parse_endpoint(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+        const char *s = scalar_value(v), *host, *port = NULL;
+        size_t n;
+
+        for (const char *c = s; *c; c++)
+                if ((unsigned char) *c <= ' ' || *c == 0x7f)
+                        return parser_error(p, &v->start_mark, k->name,
+                                            "%s contains whitespace or control characters", QUOTE_EVENT(v));
+
+        if (strncmp(s, "https://", 8) == 0)
+                host = s + 8;
+        else if (strncmp(s, "http://", 7) == 0)
+                host = s + 7;
+        else
+                return parser_error(p, &v->start_mark, k->name, "%s must start with \"https://\" or \"http://\"",
+                                    QUOTE_EVENT(v));
+
+        n = strcspn(host, "/?#");
+        if (memchr(host, '@', n))
+                return parser_error(p, &v->start_mark, k->name, "%s must not contain user information (\"@\")",
+                                    QUOTE_EVENT(v));
+        if (n > 0 && host[0] == '[') {
+                const char *close = memchr(host, ']', n);
+                if (!close || close == host + 1)
+                        return parser_error(p, &v->start_mark, k->name, "%s has a malformed IPv6 address",
+                                            QUOTE_EVENT(v));
+                if (close + 1 < host + n) {
+                        if (close[1] != ':')
+                                return parser_error(p, &v->start_mark, k->name,
+                                                    "%s has a malformed IPv6 address", QUOTE_EVENT(v));
+                        port = close + 2;
+                }
+        } else {
+                const char *colon = memchr(host, ':', n);
+                if ((colon ? (size_t) (colon - host) : n) == 0)
+                        return parser_error(p, &v->start_mark, k->name, "%s has no host name", QUOTE_EVENT(v));
+                if (colon)
+                        port = colon + 1;
+        }
+        if (port) {
+                size_t pn = (size_t) (host + n - port);
+                unsigned long val = 0;
+
+                if (pn == 0 || pn > 5 || strspn(port, "0123456789") < pn)
+                        return parser_error(p, &v->start_mark, k->name, "%s has an invalid port", QUOTE_EVENT(v));
+                for (size_t i = 0; i < pn; i++)
+                        val = val * 10 + (unsigned long) (port[i] - '0');
+                if (val == 0 || val > 65535)
+                        return parser_error(p, &v->start_mark, k->name, "%s has an invalid port", QUOTE_EVENT(v));
+        }
+
+        return strdup_to(&rp->registry.endpoint, s);
+}
+
+static int parse_file_mode(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+        const char *s = scalar_value(v);
+        unsigned long m = 0;
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 4 || strspn(s, "01234567") != n)
+                return parser_error(p, &v->start_mark, k->name, "%s is not an octal file mode like \"0640\"",
+                                    QUOTE_EVENT(v));
+        for (size_t i = 0; i < n; i++)
+                m = m * 8 + (unsigned long) (s[i] - '0');
+        if (m > 0777)
+                return parser_error(p, &v->start_mark, k->name,
+                                    "%s is out of range (0000 to 0777; no setuid, setgid or sticky bits)",
+                                    QUOTE_EVENT(v));
+        /* Group/other write and any execute bit are never right for a password file. Read access for
+         * others is allowed because it has to be asked for here, explicitly. */
+        if (m & 0133)
+                return parser_error(p, &v->start_mark, k->name,
+                                    "%s grants execute permission or write permission beyond the owner "
+                                    "(use e.g. \"0640\" or \"0600\")", QUOTE_EVENT(v));
+
+        rp->registry.file_mode = (mode_t) m;
+        return 0;
+}
+
+/* ---- top-level keys ---- */
+
+static int parse_interval(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        Config *c = userdata;
+        const char *s = scalar_value(v);
+        usec_t u = 0;
+        int r;
+
+        if (s[0] == '-')
+                return parser_error(p, &v->start_mark, k->name,
+                                    "%s is negative; it must be between 1s and 11h (ECR tokens expire after 12h)",
+                                    QUOTE_EVENT(v));
+        r = duration_parse(s, &u);
+        if (r == -ERANGE || (r >= 0 && (u < CONFIG_INTERVAL_MIN || u > CONFIG_INTERVAL_MAX)))
+                return parser_error(p, &v->start_mark, k->name,
+                                    "%s is out of range; it must be between 1s and 11h (ECR tokens expire after 12h)",
+                                    QUOTE_EVENT(v));
+        if (r < 0)
+                return parser_error(p, &v->start_mark, k->name,
+                                    "%s is not a duration (write e.g. \"30m\", \"1h30m\" or \"90s\"; units ns, us, ms, s, m, h)",
+                                    QUOTE_EVENT(v));
+        c->interval = u;
+        return 0;
+}
+
+static int config_add_registry(ConfigParser *p, RegistryParse *rp) {
+        Config *c = p->config;
+        Registry *a;
+        yaml_mark_t *m;
+
+        a = reallocarray(c->registries, c->n_registries + 1, sizeof(Registry));
+        if (!a)
+                return -ENOMEM;
+        c->registries = a;
+        m = reallocarray(p->password_file_marks, c->n_registries + 1, sizeof(yaml_mark_t));
+        if (!m)
+                return -ENOMEM;
+        p->password_file_marks = m;
+
+        m[c->n_registries] = rp->password_file_mark;
+        a[c->n_registries++] = rp->registry;
+        rp->registry = (Registry) {};
+        return 0;
+}
+
+static int parse_registry(ConfigParser *p, const yaml_event_t *start) {
+        _cleanup_(registry_parse_done) RegistryParse rp = {
+                .registry = {
+                        .file_mode = CONFIG_FILE_MODE_DEFAULT,
+                        .line = (unsigned) start->start_mark.line + 1,
+                        .column = (unsigned) start->start_mark.column + 1,
+                },
+        };
+        const Config *c = p->config;
+        int r;
+
+        r = parse_mapping(p, start, registry_keys, ELEMENTSOF(registry_keys), &rp, "in this registry entry");
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < c->n_registries; i++)
+                if (streq(c->registries[i].password_file, rp.registry.password_file))
+                        return parser_error(p, &rp.password_file_mark, "passwordFile",
+                                            "%s is also the passwordFile at line %zu, column %zu; each registry needs its own file",
+                                            QUOTE(rp.registry.password_file, strlen(rp.registry.password_file)),
+                                            p->password_file_marks[i].line + 1, p->password_file_marks[i].column + 1);
+
+        return config_add_registry(p, &rp);
+}
+
+static int parse_registries(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        int r;
+
+        for (;;) {
+                _cleanup_(yaml_event_deletep) yaml_event_t item = {};
+
+                r = parser_next(p, &item, k->name);
+                if (r < 0)
+                        return r;
+                if (item.type == YAML_SEQUENCE_END_EVENT)
+                        return 0;
+                if (item.type != YAML_MAPPING_START_EVENT)
+                        return parser_error(p, &item.start_mark, k->name,
+                                            "each entry must be a mapping with registryId, region and passwordFile, got %s",
+                                            event_kind(&item));
+                if (p->config->n_registries >= CONFIG_REGISTRIES_MAX)
+                        return parser_error(p, &item.start_mark, k->name, "too many entries (at most %d)",
+                                            CONFIG_REGISTRIES_MAX);
+
+                r = parse_registry(p, &item);
+                if (r < 0)
+                        return r;
+        }
+}
+
+/* stream-start, one document holding one mapping, stream-end. */
+static int parse_stream(ConfigParser *p) {
+        int r;
+
+        {
+                _cleanup_(yaml_event_deletep) yaml_event_t ev = {};
+                r = parser_next(p, &ev, NULL);
+                if (r < 0)
+                        return r;
+                if (ev.type != YAML_STREAM_START_EVENT)
+                        return parser_error(p, &ev.start_mark, NULL, "unexpected YAML event");
+        }
+        {
+                _cleanup_(yaml_event_deletep) yaml_event_t ev = {};
+                r = parser_next(p, &ev, NULL);
+                if (r < 0)
+                        return r;
+                if (ev.type == YAML_STREAM_END_EVENT)
+                        return parser_error(p, &ev.start_mark, NULL,
+                                            "configuration is empty (expected \"registries\" and optionally \"interval\")");
+                if (ev.type != YAML_DOCUMENT_START_EVENT)
+                        return parser_error(p, &ev.start_mark, NULL, "unexpected YAML event");
+        }
+        {
+                _cleanup_(yaml_event_deletep) yaml_event_t ev = {};
+                r = parser_next(p, &ev, NULL);
+                if (r < 0)
+                        return r;
+                if (scalar_is_null(&ev))
+                        return parser_error(p, &ev.start_mark, NULL,
+                                            "configuration is empty (expected \"registries\" and optionally \"interval\")");
+                if (ev.type != YAML_MAPPING_START_EVENT)
+                        return parser_error(p, &ev.start_mark, NULL,
+                                            "the top level must be a mapping with \"registries\" and optionally \"interval\", got %s",
+                                            event_kind(&ev));
+                r = parse_mapping(p, &ev, top_keys, ELEMENTSOF(top_keys), p->config, "at the top level");
+                if (r < 0)
+                        return r;
+        }
+        {
+                _cleanup_(yaml_event_deletep) yaml_event_t ev = {};
+                r = parser_next(p, &ev, NULL);
+                if (r < 0)
+                        return r;
+                if (ev.type != YAML_DOCUMENT_END_EVENT)
+                        return parser_error(p, &ev.start_mark, NULL, "unexpected YAML event");
+        }
+        {
+                _cleanup_(yaml_event_deletep) yaml_event_t ev = {};
+                r = parser_next(p, &ev, NULL);
+                if (r < 0)
+                        return r;
+                if (ev.type == YAML_DOCUMENT_START_EVENT)
+                        return parser_error(p, &ev.start_mark, NULL,
+                                            "a second YAML document starts here; the configuration must be a single document");
+                if (ev.type != YAML_STREAM_END_EVENT)
+                        return parser_error(p, &ev.start_mark, NULL, "unexpected YAML event");
+        }
+        return 0;
+}
+
+int config_load_buffer(const char *name, const void *data, size_t len, Config **ret, char **ret_error) {
+        _cleanup_(config_parser_done) ConfigParser p = {
+                .name = name ?: "(config)",
+                .data = data ? data : (const void *) "",
+                .len = data ? len : 0,
+        };
+        int r;
+
+        if (ret_error)
+                *ret_error = NULL;
+        if (!ret)
+                return -EINVAL;
+
+        p.config = calloc(1, sizeof(Config));
+        if (!p.config)
+                return -ENOMEM;
+        p.config->interval = CONFIG_INTERVAL_DEFAULT;
+        p.config->path = strdup(p.name);
+        if (!p.config->path)
+                return -ENOMEM;
+
+        if (!yaml_parser_initialize(&p.yaml))
+                return -ENOMEM;
+        p.yaml_initialized = true;
+        yaml_parser_set_input_string(&p.yaml, p.data, p.len);
+
+        r = parser_check_syntax(&p);
+        if (r >= 0)
+                r = parse_stream(&p);
+        if (r < 0) {
+                if (ret_error)
+                        *ret_error = TAKE_PTR(p.error);
+                return r;
+        }
+
+        *ret = TAKE_PTR(p.config);
+        return 0;
+}
+
+static int config_error_errno(const char *path, int error, char **ret_error) {
+        if (ret_error && asprintf(ret_error, "%s: %s", path, strerror(error)) < 0)
+                *ret_error = NULL;
+        return -error;
+}
+
+int config_load(const char *path, Config **ret, char **ret_error) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
+        struct stat st;
+
+        if (ret_error)
+                *ret_error = NULL;
+        if (!path || !ret)
+                return -EINVAL;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return config_error_errno(path, errno, ret_error);
+        if (fstat(fd, &st) < 0)
+                return config_error_errno(path, errno, ret_error);
+        if (S_ISDIR(st.st_mode))
+                return config_error_errno(path, EISDIR, ret_error);
+
+        buf = malloc(CONFIG_FILE_SIZE_MAX + 1);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k = read(fd, buf + n, CONFIG_FILE_SIZE_MAX + 1 - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return config_error_errno(path, errno, ret_error);
+                }
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+                if (n > CONFIG_FILE_SIZE_MAX) {
+                        if (ret_error && asprintf(ret_error, "%s: file is larger than %d bytes", path,
+                                                  CONFIG_FILE_SIZE_MAX) < 0)
+                                *ret_error = NULL;
+                        return -EFBIG;
+                }
+        }
+
+        return config_load_buffer(path, buf, n, ret, ret_error);
+}
+
+const Registry *config_find_registry_by_file(const Config *c, const char *password_file) {
+        _cleanup_free_ char *normalized = NULL;
+        const char *want = password_file;
+
+        if (!c || !password_file)
+                return NULL;
+        if (config_path_normalize(password_file, &normalized) >= 0)
+                want = normalized;
+
+        for (size_t i = 0; i < c->n_registries; i++)
+                if (streq(c->registries[i].password_file, want))
+                        return &c->registries[i];
+        return NULL;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* The YAML configuration file: parsed strictly into plain structs, validated, with errors of the
+ * form "PATH:LINE:COLUMN: KEY: what is wrong" (KEY is left out for errors not about one key). */
+#pragma once
+
+#include <sys/types.h>
+
+#include "macro.h"
+
+#define CONFIG_INTERVAL_DEFAULT (30 * USEC_PER_MINUTE)
+#define CONFIG_INTERVAL_MIN USEC_PER_SEC
+#define CONFIG_INTERVAL_MAX (11 * USEC_PER_HOUR) /* ECR tokens live 12 h */
+#define CONFIG_FILE_MODE_DEFAULT ((mode_t) 0640)
+#define CONFIG_REGISTRIES_MAX 1024
+#define CONFIG_FILE_SIZE_MAX (1024 * 1024)
+
+typedef struct Registry {
+        char *registry_id;     /* exactly 12 ASCII digits, as written (leading zeros kept) */
+        char *region;          /* e.g. us-west-2 */
+        char *password_file;   /* absolute, normalized path */
+        char *endpoint;        /* NULL or URL override (http:// or https://, with host) */
+        mode_t file_mode;      /* default 0640 */
+        unsigned line, column; /* 1-based position of the list item, for messages */
+} Registry;
+
+typedef struct Config {
+        char *path;
+        usec_t interval;       /* default 30 min */
+        Registry *registries;
+        size_t n_registries;
+} Config;
+
+/* Parses and validates the file at path. Returns 0 and *ret on success. On a configuration problem
+ * returns -EINVAL (or -ENOENT/-EACCES/... for an unreadable file, -EFBIG above 1 MiB) and sets
+ * *ret_error (if ret_error is not NULL) to a newly allocated one-line message
+ * "PATH:LINE:COLUMN: KEY: what is wrong" ("PATH: strerror" for unreadable files); *ret_error is NULL
+ * when even the message could not be allocated (-ENOMEM). */
+int config_load(const char *path, Config **ret, char **ret_error);
+
+/* Same from an in-memory buffer of len bytes (need not be NUL-terminated); 'name' is used in
+ * messages and as Config.path. */
+int config_load_buffer(const char *name, const void *data, size_t len, Config **ret, char **ret_error);
+
+/* Frees the config and everything it owns. NULL-safe; returns NULL. */
+Config *config_free(Config *c);
+/* For _cleanup_(config_freep). */
+void config_freep(Config **c);
+
+/* Returns the registry whose (normalized) password_file equals password_file, or NULL. */
+const Registry *config_find_registry_by_file(const Config *c, const char *password_file);
+
+/* Normalizes an absolute file path as config_load() does ("//" and "/./" collapsed; ".." and a
+ * trailing "/" or "/." refused). Returns 0 and a new string in *ret, or -EINVAL/-ENOMEM. */
+int config_path_normalize(const char *path, char **ret);

@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#include "http.h"
+#include "log.h"
+
+#define HTTP_DEFAULT_MAX_BODY (1024U * 1024U)
+#define HTTP_MAX_HEADERS_BYTES (64U * 1024U)
+
+struct HttpClient {
+        sd_event *event;
+        CURLM *multi;
+        sd_event_source *timer;
+        char *ca_file;
+        unsigned n_running;
+        HttpRequest *requests; /* every live request, for cleanup */
+};
+
+struct HttpRequest {
+        HttpClient *client;
+        HttpRequest *prev, *next;
+        CURL *easy;
+        char *url;
+        struct curl_slist *headers;
+        char *body;
+        size_t body_len;
+        bool running;
+
+        HttpDoneFn done;
+        void *userdata;
+
+        size_t max_body;
+        char *resp;
+        size_t resp_len, resp_alloc;
+        char *resp_headers; /* "name: value\n" lines, lowercased names */
+        size_t resp_headers_len;
+        bool too_big;
+
+        CURLcode result;
+        long status;
+        char errbuf[CURL_ERROR_SIZE];
+        char *error;
+};
+
+static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+static void check_done(HttpClient *c) {
+        CURLMsg *msg;
+        int left;
+
+        while ((msg = curl_multi_info_read(c->multi, &left))) {
+                HttpRequest *r = NULL;
+
+                if (msg->msg != CURLMSG_DONE)
+                        continue;
+                curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &r);
+                if (!r)
+                        continue;
+                r->result = msg->data.result;
+                curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+                curl_multi_remove_handle(c->multi, r->easy);
+                r->running = false;
+                c->n_running--;
+
+                if (r->too_big) {
+                        r->result = CURLE_FILESIZE_EXCEEDED;
+                        r->error = strdup("response body too large");
+                } else if (r->result != CURLE_OK) {
+                        const char *e = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result);
+                        r->error = strdup(e);
+                        if (r->error) {
+                                size_t n = strlen(r->error);
+                                while (n > 0 && (r->error[n - 1] == '\n' || r->error[n - 1] == ' '))
+                                        r->error[--n] = 0;
+                        }
+                }
+                if (r->done)
+                        r->done(r, r->userdata);
+        }
+}
+
+static int on_curl_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        HttpClient *c = userdata;
+        int running;
+
+        curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        check_done(c);
+        return 0;
+}
+
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userdata) {
+        HttpClient *c = userdata;
+        uint64_t now;
+        int r;
+
+        if (timeout_ms < 0) {
+                if (c->timer)
+                        (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+                return 0;
+        }
+
+        r = sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+        if (r < 0)
+                return -1;
+        /* Fire on the next loop iteration for 0, never call back into curl from here. */
+        uint64_t when = now + (uint64_t) timeout_ms * USEC_PER_MSEC;
+        if (timeout_ms == 0)
+                when = 1; /* already elapsed */
+
+        if (c->timer) {
+                r = sd_event_source_set_time(c->timer, when);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+        } else {
+                r = sd_event_add_time(c->event, &c->timer, CLOCK_MONOTONIC, when, 0, on_curl_timer, c);
+                if (r >= 0)
+                        (void) sd_event_source_set_description(c->timer, "curl-timer");
+        }
+        return r < 0 ? -1 : 0;
+}
+
+static uint32_t events_for(int what) {
+        switch (what) {
+        case CURL_POLL_IN:
+                return EPOLLIN;
+        case CURL_POLL_OUT:
+                return EPOLLOUT;
+        case CURL_POLL_INOUT:
+                return EPOLLIN | EPOLLOUT;
+        default:
+                return 0;
+        }
+}
+
+static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userdata, void *socketp) {
+        HttpClient *c = userdata;
+        sd_event_source *s = socketp;
+        int r;
+
+        if (what == CURL_POLL_REMOVE) {
+                if (s) {
+                        curl_multi_assign(c->multi, fd, NULL);
+                        sd_event_source_disable_unref(s);
+                }
+                return 0;
+        }
+
+        if (s) {
+                r = sd_event_source_set_io_events(s, events_for(what));
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(s, SD_EVENT_ON);
+        } else {
+                r = sd_event_add_io(c->event, &s, fd, events_for(what), on_curl_io, c);
+                if (r >= 0) {
+                        (void) sd_event_source_set_description(s, "curl-io");
+                        if (curl_multi_assign(c->multi, fd, s) != CURLM_OK) {
+                                sd_event_source_disable_unref(s);
+                                r = -EIO;
+                        }
+                }
+        }
+        return r < 0 ? -1 : 0;
+}
+
+static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        HttpClient *c = userdata;
+        int action = 0, running;
+
+        if (revents & (EPOLLIN | EPOLLHUP))
+                action |= CURL_CSELECT_IN;
+        if (revents & EPOLLOUT)
+                action |= CURL_CSELECT_OUT;
+        if (revents & EPOLLERR)
+                action |= CURL_CSELECT_ERR;
+
+        curl_multi_socket_action(c->multi, fd, action, &running);
+        check_done(c);
+        return 0;
+}
+
+int http_client_new(sd_event *e, const char *ca_file, HttpClient **ret) {
+        HttpClient *c;
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->event = sd_event_ref(e);
+        if (ca_file) {
+                c->ca_file = strdup(ca_file);
+                if (!c->ca_file) {
+                        http_client_free(c);
+                        return -ENOMEM;
+                }
+        }
+        c->multi = curl_multi_init();
+        if (!c->multi) {
+                http_client_free(c);
+                return -ENOMEM;
+        }
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+        *ret = c;
+        return 0;
+}
+
+HttpClient *http_client_free(HttpClient *c) {
+        if (!c)
+                return NULL;
+        while (c->requests)
+                http_request_free(c->requests);
+        if (c->multi)
+                curl_multi_cleanup(c->multi);
+        sd_event_source_disable_unref(c->timer);
+        sd_event_unref(c->event);
+        free(c->ca_file);
+        free(c);
+        return NULL;
+}
+
+unsigned http_client_running(const HttpClient *c) {
+        return c->n_running;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        HttpRequest *r = userdata;
+        size_t n = size * nmemb;
+
+        if (r->resp_len + n > r->max_body) {
+                r->too_big = true;
+                return 0; /* aborts the transfer */
+        }
+        if (r->resp_len + n + 1 > r->resp_alloc) {
+                size_t a = MAX(r->resp_alloc * 2, r->resp_len + n + 1);
+                char *p = malloc(a);
+                if (!p)
+                        return 0;
+                /* Copy by hand so a token never lingers in memory realloc() gave back. */
+                if (r->resp) {
+                        memcpy(p, r->resp, r->resp_len);
+                        secure_zero(r->resp, r->resp_alloc);
+                        free(r->resp);
+                }
+                r->resp = p;
+                r->resp_alloc = a;
+        }
+        memcpy(r->resp + r->resp_len, ptr, n);
+        r->resp_len += n;
+        r->resp[r->resp_len] = 0;
+        return n;
+}
+
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        HttpRequest *r = userdata;
+        size_t n = size * nmemb;
+        char *p;
+
+        /* A new status line (after 100-continue or a redirect) starts a new header block. */
+        if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
+                r->resp_headers_len = 0;
+                if (r->resp_headers)
+                        r->resp_headers[0] = 0;
+                return n;
+        }
+        if (!memchr(ptr, ':', n))
+                return n;
+        if (r->resp_headers_len + n + 2 > HTTP_MAX_HEADERS_BYTES)
+                return n; /* ignore excess headers rather than fail */
+        p = realloc(r->resp_headers, r->resp_headers_len + n + 2);
+        if (!p)
+                return 0;
+        r->resp_headers = p;
+        for (size_t i = 0; i < n; i++) {
+                char ch = ptr[i];
+                if (ch == '\r' || ch == '\n')
+                        continue;
+                r->resp_headers[r->resp_headers_len++] = ch;
+        }
+        r->resp_headers[r->resp_headers_len++] = '\n';
+        r->resp_headers[r->resp_headers_len] = 0;
+        return n;
+}
+
+int http_request_new(HttpClient *c, const char *method, const char *url, HttpRequest **ret) {
+        HttpRequest *r;
+
+        r = calloc(1, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        r->client = c;
+        r->max_body = HTTP_DEFAULT_MAX_BODY;
+        r->status = 0;
+        r->result = CURLE_OK;
+        r->url = strdup(url);
+        r->easy = curl_easy_init();
+        if (!r->url || !r->easy) {
+                curl_easy_cleanup(r->easy);
+                free(r->url);
+                free(r);
+                return -ENOMEM;
+        }
+
+        /* Link first so http_request_free() below works on every path. */
+        r->next = c->requests;
+        if (c->requests)
+                c->requests->prev = r;
+        c->requests = r;
+
+        curl_easy_setopt(r->easy, CURLOPT_URL, r->url);
+        curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+        curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+        curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+        curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
+        curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(r->easy, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+#if LIBCURL_VERSION_NUM >= 0x075500
+        curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+        curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+        if (c->ca_file) {
+                curl_easy_setopt(r->easy, CURLOPT_CAINFO, c->ca_file);
+                curl_easy_setopt(r->easy, CURLOPT_CAPATH, NULL);
+        }
+
+        if (streq(method, "POST"))
+                curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
+        else if (!streq(method, "GET"))
+                curl_easy_setopt(r->easy, CURLOPT_CUSTOMREQUEST, method);
+
+        *ret = r;
+        return 0;
+}
+
+int http_request_add_header(HttpRequest *r, const char *name, const char *value) {
+        _cleanup_secret_ char *line = NULL;
+        struct curl_slist *l;
+
+        if (asprintf(&line, "%s: %s", name, value) < 0)
+                return -ENOMEM;
+        l = curl_slist_append(r->headers, line);
+        if (!l)
+                return -ENOMEM;
+        r->headers = l;
+        return 0;
+}
+
+int http_request_set_body(HttpRequest *r, const void *body, size_t len) {
+        char *b = malloc(len + 1);
+        if (!b)
+                return -ENOMEM;
+        memcpy(b, body, len);
+        b[len] = 0;
+        if (r->body) {
+                secure_zero(r->body, r->body_len);
+                free(r->body);
+        }
+        r->body = b;
+        r->body_len = len;
+        curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->body_len);
+        return 0;
+}
+
+void http_request_set_timeouts(HttpRequest *r, unsigned connect_ms, unsigned total_ms) {
+        if (connect_ms > 0)
+                curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, (long) connect_ms);
+        if (total_ms > 0)
+                curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, (long) total_ms);
+}
+
+void http_request_set_max_body(HttpRequest *r, size_t max) {
+        r->max_body = max;
+}
+
+void http_request_set_no_proxy(HttpRequest *r) {
+        curl_easy_setopt(r->easy, CURLOPT_NOPROXY, "*");
+}
+
+int http_request_start(HttpRequest *r, HttpDoneFn done, void *userdata) {
+        CURLMcode mc;
+
+        if (r->running)
+                return -EBUSY;
+        /* An empty "Expect:" stops curl from waiting for 100-continue on larger bodies. */
+        struct curl_slist *l = curl_slist_append(r->headers, "Expect:");
+        if (!l)
+                return -ENOMEM;
+        r->headers = l;
+        curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+
+        r->done = done;
+        r->userdata = userdata;
+        mc = curl_multi_add_handle(r->client->multi, r->easy);
+        if (mc != CURLM_OK)
+                return log_debug_errno(EIO, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+        r->running = true;
+        r->client->n_running++;
+        return 0;
+}
+
+static void wipe_slist(struct curl_slist *l) {
+        for (; l; l = l->next)
+                if (l->data)
+                        secure_zero(l->data, strlen(l->data));
+}
+
+HttpRequest *http_request_free(HttpRequest *r) {
+        if (!r)
+                return NULL;
+        if (r->running) {
+                curl_multi_remove_handle(r->client->multi, r->easy);
+                r->client->n_running--;
+        }
+        if (r->prev)
+                r->prev->next = r->next;
+        else
+                r->client->requests = r->next;
+        if (r->next)
+                r->next->prev = r->prev;
+
+        curl_easy_cleanup(r->easy);
+        wipe_slist(r->headers);
+        curl_slist_free_all(r->headers);
+        if (r->body)
+                secure_zero(r->body, r->body_len);
+        free(r->body);
+        if (r->resp)
+                secure_zero(r->resp, r->resp_alloc);
+        free(r->resp);
+        free(r->resp_headers);
+        free(r->error);
+        free(r->url);
+        free(r);
+        return NULL;
+}
+
+void http_request_freep(HttpRequest **r) {
+        *r = http_request_free(*r);
+}
+
+CURLcode http_request_result(const HttpRequest *r) {
+        return r->result;
+}
+
+const char *http_request_error(const HttpRequest *r) {
+        return r->error;
+}
+
+long http_request_status(const HttpRequest *r) {
+        return r->status;
+}
+
+const char *http_request_body(const HttpRequest *r, size_t *len) {
+        if (len)
+                *len = r->resp_len;
+        return r->resp ? r->resp : "";
+}
+
+const char *http_request_header(const HttpRequest *r, const char *name) {
+        size_t n = strlen(name);
+        const char *p = r->resp_headers;
+
+        while (p && *p) {
+                const char *eol = strchr(p, '\n');
+                if (!eol)
+                        break;
+                if ((size_t) (eol - p) > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
+                        static __thread char value[1024];
+                        const char *v = p + n + 1;
+                        size_t vl;
+                        while (v < eol && (*v == ' ' || *v == '\t'))
+                                v++;
+                        vl = MIN((size_t) (eol - v), sizeof(value) - 1);
+                        while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                                vl--;
+                        memcpy(value, v, vl);
+                        value[vl] = 0;
+                        return value;
+                }
+                p = eol + 1;
+        }
+        return NULL;
+}
+
+time_t http_request_date(const HttpRequest *r) {
+        const char *d = http_request_header(r, "date");
+        if (!d)
+                return (time_t) -1;
+        time_t t = curl_getdate(d, NULL);
+        return t;
+}
+
+const char *http_request_url(const HttpRequest *r) {
+        return r->url;
+}

@@ -1,0 +1,672 @@
+/* SPDX-License-Identifier: MIT */
+#include <signal.h>
+#include <sys/random.h>
+#include <systemd/sd-daemon.h>
+
+#include "aws.h"
+#include "credentials.h"
+#include "duration.h"
+#include "ecr.h"
+#include "http.h"
+#include "log.h"
+#include "manager.h"
+#include "sink.h"
+
+/* READY=1 is sent after the first cycle, or after this long, whichever comes first; the unit's
+ * TimeoutStartSec= must be larger. */
+#define STARTUP_DEADLINE (60 * USEC_PER_SEC)
+#define CONNECT_TIMEOUT_MS 10000U
+#define REQUEST_TIMEOUT_MS 30000U
+#define MAX_CONCURRENCY 8U
+/* Attempts per refresh for transient errors, as in the SDKs' standard retry mode. */
+#define MAX_ATTEMPTS 3U
+#define RETRY_BACKOFF_CAP (20 * USEC_PER_SEC)
+/* After a failed refresh, try again after this, doubling up to the interval. */
+#define FAILURE_BACKOFF_MIN (30 * USEC_PER_SEC)
+/* Refresh when the token has less than this left, whatever the interval says. */
+#define EXPIRY_MARGIN USEC_PER_HOUR
+#define MIN_REFRESH_SPACING USEC_PER_MINUTE
+#define CLOCK_SKEW_THRESHOLD (4 * USEC_PER_MINUTE)
+
+typedef struct RegistryState {
+        Manager *manager;
+        const Registry *reg; /* points into manager->config */
+        char *label;         /* "123456789012/us-west-2", for logs and status */
+
+        HttpRequest *req;
+        AwsCredentials *creds; /* the identity signing the request in flight */
+        bool in_flight;
+        bool waiting_for_creds;
+        bool first_done;
+        unsigned attempt;     /* transient-error attempts in the current refresh */
+        bool skew_retried;
+
+        usec_t next_due;     /* CLOCK_MONOTONIC */
+        usec_t last_success; /* CLOCK_REALTIME, 0 if never */
+        usec_t expires_at;   /* CLOCK_REALTIME, 0 if unknown */
+        unsigned failures;   /* consecutive */
+        char *last_error;    /* short cause for STATUS, NULL after a success */
+} RegistryState;
+
+struct Manager {
+        sd_event *event;
+        HttpClient *http;
+        CredentialsProvider *creds;
+        Config *config;
+        char *config_path;
+        bool oneshot;
+
+        RegistryState **states;
+        size_t n_states;
+
+        sd_event_source *timer;
+        sd_event_source *startup_timer;
+        sd_event_source *sig_term, *sig_int, *sig_hup;
+
+        unsigned running;
+        size_t initial_pending;
+        bool ready;
+        bool stopping;
+        bool dispatching, dispatch_again;
+        int64_t clock_offset_usec; /* server time minus local time, after a skew error */
+        char *reload_error;
+};
+
+static void dispatch(Manager *m);
+static void update_status(Manager *m);
+
+static usec_t now_monotonic(Manager *m) {
+        uint64_t t;
+        if (sd_event_now(m->event, CLOCK_MONOTONIC, &t) < 0)
+                return 0;
+        return t;
+}
+
+static usec_t random_below(usec_t max) {
+        uint64_t r;
+        if (max == 0)
+                return 0;
+        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+                r = (uint64_t) rand();
+        return r % max;
+}
+
+static RegistryState *state_new(Manager *m, const Registry *reg) {
+        RegistryState *s = calloc(1, sizeof(*s));
+        if (!s)
+                return NULL;
+        s->manager = m;
+        s->reg = reg;
+        if (asprintf(&s->label, "%s/%s", reg->registry_id, reg->region) < 0) {
+                free(s);
+                return NULL;
+        }
+        return s;
+}
+
+/* Drops whatever the state has in flight; no callback of it runs afterwards. */
+static void state_abort(RegistryState *s) {
+        if (s->req)
+                s->req = http_request_free(s->req);
+        if (s->waiting_for_creds)
+                credentials_provider_cancel(s->manager->creds, s);
+        s->waiting_for_creds = false;
+        s->creds = aws_credentials_free(s->creds);
+        if (s->in_flight) {
+                s->in_flight = false;
+                s->manager->running--;
+        }
+}
+
+static RegistryState *state_free(RegistryState *s) {
+        if (!s)
+                return NULL;
+        state_abort(s);
+        free(s->label);
+        free(s->last_error);
+        free(s);
+        return NULL;
+}
+
+static void initial_done(Manager *m) {
+        bool all_ok = true;
+
+        for (size_t i = 0; i < m->n_states; i++)
+                if (m->states[i]->failures > 0 || m->states[i]->last_success == 0)
+                        all_ok = false;
+
+        if (m->oneshot) {
+                sd_event_exit(m->event, all_ok ? EXIT_OK : EXIT_REFRESH_FAILED);
+                return;
+        }
+        if (!m->ready) {
+                m->ready = true;
+                m->startup_timer = sd_event_source_disable_unref(m->startup_timer);
+                update_status(m);
+                (void) sd_notify(false, "READY=1");
+        }
+}
+
+/* Called once per registry when its refresh (with in-cycle retries) has ended. */
+static void state_finish(RegistryState *s, bool ok, const char *cause, const char *detail) {
+        Manager *m = s->manager;
+        usec_t now = now_monotonic(m);
+        char buf[64];
+
+        state_abort(s);
+        s->attempt = 0;
+        s->skew_retried = false;
+
+        if (ok) {
+                usec_t delay = m->config->interval;
+                s->failures = 0;
+                free(s->last_error);
+                s->last_error = NULL;
+                s->last_success = now_realtime();
+                /* Expiry-aware: never let a token get within the margin of its end. */
+                if (s->expires_at != USEC_INFINITY && s->expires_at > 0) {
+                        usec_t left = s->expires_at > s->last_success ? s->expires_at - s->last_success : 0;
+                        usec_t until_margin = left > EXPIRY_MARGIN ? left - EXPIRY_MARGIN : 0;
+                        delay = MIN(delay, until_margin);
+                }
+                delay = MAX(delay, MIN_REFRESH_SPACING);
+                delay = MIN(delay, m->config->interval);
+                s->next_due = now + delay;
+        } else {
+                usec_t delay = FAILURE_BACKOFF_MIN;
+                s->failures++;
+                for (unsigned i = 1; i < s->failures && delay < m->config->interval; i++)
+                        delay *= 2;
+                delay = MIN(delay, m->config->interval);
+                /* Full jitter on the upper half so many replicas do not retry in step. */
+                delay = delay / 2 + random_below(delay / 2 + 1);
+                s->next_due = now + delay;
+                free(s->last_error);
+                s->last_error = strdup(cause ?: "error");
+                log_error("%s: refresh failed: %s%s%s (retrying in %s)", s->label, cause ?: "error",
+                          detail && *detail ? ": " : "", detail ?: "", duration_format(delay, buf, sizeof(buf)));
+        }
+
+        if (!s->first_done) {
+                s->first_done = true;
+                if (m->initial_pending > 0 && --m->initial_pending == 0)
+                        initial_done(m);
+        }
+        update_status(m);
+        dispatch(m);
+}
+
+/* Schedules another attempt of the same refresh (transient error or clock skew). */
+static void state_retry(RegistryState *s, usec_t delay, const char *cause) {
+        Manager *m = s->manager;
+        char buf[64];
+
+        state_abort(s);
+        log_warning("%s: %s, retrying in %s (attempt %u of %u)", s->label, cause, duration_format(delay, buf, sizeof(buf)),
+                    s->attempt + 1, MAX_ATTEMPTS);
+        s->next_due = now_monotonic(m) + delay;
+        dispatch(m);
+}
+
+static usec_t retry_delay(unsigned attempt) {
+        usec_t cap = USEC_PER_SEC << MIN(attempt, 10U);
+        return random_below(MIN(cap, RETRY_BACKOFF_CAP)) + 1;
+}
+
+static void on_ecr_done(HttpRequest *req, void *userdata) {
+        RegistryState *s = userdata;
+        Manager *m = s->manager;
+        CURLcode cr = http_request_result(req);
+        long status = http_request_status(req);
+        int r;
+
+        if (cr != CURLE_OK) {
+                _cleanup_free_ char *msg = NULL;
+                bool transient = cr != CURLE_COULDNT_RESOLVE_HOST && cr != CURLE_PEER_FAILED_VERIFICATION &&
+                                 cr != CURLE_SSL_CACERT_BADFILE && cr != CURLE_UNSUPPORTED_PROTOCOL &&
+                                 cr != CURLE_URL_MALFORMAT && cr != CURLE_FILESIZE_EXCEEDED;
+                if (asprintf(&msg, "%s (%s)", http_request_error(req) ?: curl_easy_strerror(cr), http_request_url(req)) < 0)
+                        msg = NULL;
+                if (transient && ++s->attempt < MAX_ATTEMPTS)
+                        return state_retry(s, retry_delay(s->attempt), msg ?: "request failed");
+                return state_finish(s, false, curl_easy_strerror(cr), msg);
+        }
+
+        if (status != 200) {
+                _cleanup_free_ char *code = NULL, *message = NULL, *cause = NULL;
+                r = aws_parse_error(req, &code, &message);
+                if (r < 0)
+                        return state_finish(s, false, "out of memory", NULL);
+                if (s->creds) {
+                        aws_scrub(message, s->creds->secret_access_key);
+                        aws_scrub(message, s->creds->session_token);
+                }
+
+                /* Clock skew: retry once with the server's clock, as the SDKs do. */
+                time_t date = http_request_date(req);
+                if (aws_error_is_clock_skew(code) && date != (time_t) -1 && !s->skew_retried) {
+                        int64_t offset = (int64_t) date * (int64_t) USEC_PER_SEC - (int64_t) now_realtime();
+                        if (offset > (int64_t) CLOCK_SKEW_THRESHOLD || offset < -(int64_t) CLOCK_SKEW_THRESHOLD) {
+                                m->clock_offset_usec = offset;
+                                s->skew_retried = true;
+                                log_warning("%s: clock skew of %+llds against AWS, signing with the server's time.", s->label,
+                                            (long long) (offset / (int64_t) USEC_PER_SEC));
+                                return state_retry(s, 1, code);
+                        }
+                }
+                if (asprintf(&cause, "%s: %s", code, message) < 0)
+                        cause = NULL;
+                if (aws_error_is_transient(status, code) && ++s->attempt < MAX_ATTEMPTS)
+                        return state_retry(s, retry_delay(s->attempt), cause ?: code);
+                return state_finish(s, false, code, message);
+        }
+
+        EcrToken token = {};
+        _cleanup_free_ char *error = NULL;
+        size_t len;
+        const char *body = http_request_body(req, &len);
+        r = ecr_parse_response(body, len, &token, &error);
+        if (r < 0)
+                return state_finish(s, false, "InvalidResponse", error ?: strerror(-r));
+
+        r = sink_write_atomic(s->reg->password_file, token.password, strlen(token.password), s->reg->file_mode, &error);
+        if (r < 0) {
+                ecr_token_done(&token);
+                return state_finish(s, false, "WriteFailed", error ?: strerror(-r));
+        }
+        s->expires_at = token.expires_at;
+        char when[64];
+        log_info("%s: wrote %s (token expires %s)", s->label, s->reg->password_file,
+                 format_timestamp(token.expires_at, when, sizeof(when)));
+        ecr_token_done(&token);
+        state_finish(s, true, NULL, NULL);
+}
+
+static void send_request(RegistryState *s, AwsCredentials *creds) {
+        Manager *m = s->manager;
+        _cleanup_free_ char *url = NULL, *error = NULL;
+        int r;
+
+        s->creds = creds;
+        url = aws_ecr_endpoint(s->reg->region, s->reg->endpoint, &error);
+        if (!url)
+                return state_finish(s, false, "InvalidEndpoint", error ?: "out of memory");
+
+        time_t when = (time_t) (((int64_t) now_realtime() + m->clock_offset_usec) / (int64_t) USEC_PER_SEC);
+        r = ecr_request_new(m->http, url, s->reg->region, s->reg->registry_id, creds, when, &s->req);
+        if (r < 0)
+                return state_finish(s, false, "RequestFailed", strerror(-r));
+        http_request_set_timeouts(s->req, CONNECT_TIMEOUT_MS, REQUEST_TIMEOUT_MS);
+        r = http_request_start(s->req, on_ecr_done, s);
+        if (r < 0)
+                return state_finish(s, false, "RequestFailed", strerror(-r));
+        log_debug("%s: GetAuthorizationToken at %s with credentials from %s", s->label, url, creds->source);
+}
+
+static void on_credentials(const AwsCredentials *creds, const char *error, void *userdata) {
+        RegistryState *s = userdata;
+        AwsCredentials *copy;
+
+        s->waiting_for_creds = false;
+        if (!creds)
+                return state_finish(s, false, "NoCredentials", error);
+        copy = aws_credentials_dup(creds);
+        if (!copy)
+                return state_finish(s, false, "NoCredentials", "out of memory");
+        send_request(s, copy);
+}
+
+static void state_start(RegistryState *s) {
+        Manager *m = s->manager;
+        AwsCredentials *creds = NULL;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        s->in_flight = true;
+        m->running++;
+        s->next_due = USEC_INFINITY;
+
+        r = credentials_provider_get(m->creds, &creds, &error, on_credentials, s);
+        if (r < 0)
+                return state_finish(s, false, "NoCredentials", error ?: strerror(-r));
+        if (r == 0) {
+                s->waiting_for_creds = true;
+                return;
+        }
+        send_request(s, creds);
+}
+
+static int on_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        dispatch(userdata);
+        return 0;
+}
+
+/* Starts every due registry (up to the concurrency bound) and arms the timer for the next one. */
+static void dispatch_once(Manager *m);
+
+static void dispatch(Manager *m) {
+        /* A refresh that fails at once finishes (and dispatches) from inside state_start(): loop
+         * here instead of recursing once per registry. */
+        if (m->dispatching) {
+                m->dispatch_again = true;
+                return;
+        }
+        m->dispatching = true;
+        do {
+                m->dispatch_again = false;
+                dispatch_once(m);
+        } while (m->dispatch_again && !m->stopping);
+        m->dispatching = false;
+}
+
+static void dispatch_once(Manager *m) {
+        usec_t now, next = USEC_INFINITY;
+
+        if (m->stopping)
+                return;
+        now = now_monotonic(m);
+        for (size_t i = 0; i < m->n_states; i++) {
+                RegistryState *s = m->states[i];
+                if (s->in_flight)
+                        continue;
+                if (s->next_due <= now && m->running < MAX_CONCURRENCY)
+                        state_start(s);
+                if (m->stopping)
+                        return;
+                if (!s->in_flight)
+                        next = MIN(next, s->next_due);
+        }
+
+        if (next == USEC_INFINITY) {
+                if (m->timer)
+                        (void) sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
+                return;
+        }
+        /* Due but held back by the concurrency bound: a finishing request dispatches again. */
+        if (next <= now && m->running >= MAX_CONCURRENCY) {
+                if (m->timer)
+                        (void) sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
+                return;
+        }
+        if (m->timer) {
+                (void) sd_event_source_set_time(m->timer, next);
+                (void) sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
+        } else if (sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, next, USEC_PER_SEC, on_timer, m) >= 0)
+                (void) sd_event_source_set_description(m->timer, "schedule");
+}
+
+static void update_status(Manager *m) {
+        size_t fresh = 0;
+        usec_t now = now_realtime(), next = USEC_INFINITY, mono = now_monotonic(m);
+        const RegistryState *failing = NULL;
+        _cleanup_free_ char *status = NULL;
+        char buf[64];
+        int r;
+
+        if (m->oneshot)
+                return;
+        for (size_t i = 0; i < m->n_states; i++) {
+                const RegistryState *s = m->states[i];
+                if (s->last_success > 0 && !s->last_error && (s->expires_at == 0 || s->expires_at > now))
+                        fresh++;
+                else if (s->last_error && !failing)
+                        failing = s;
+                if (!s->in_flight)
+                        next = MIN(next, s->next_due);
+        }
+        const char *in = next == USEC_INFINITY ? "-" : duration_format(next > mono ? next - mono : 0, buf, sizeof(buf));
+
+        if (m->n_states == 0)
+                r = asprintf(&status, "No registries configured in %s", m->config_path);
+        else if (failing) {
+                char b2[64];
+                usec_t when = failing->next_due > mono ? failing->next_due - mono : 0;
+                r = asprintf(&status, "%zu/%zu fresh; %s: %s (retrying in %s)", fresh, m->n_states, failing->label,
+                             failing->last_error, failing->in_flight ? "progress" : duration_format(when, b2, sizeof(b2)));
+        } else if (!m->ready)
+                r = asprintf(&status, "%zu/%zu registries fresh, first refresh in progress", fresh, m->n_states);
+        else
+                r = asprintf(&status, "%zu/%zu registries fresh, next refresh in %s", fresh, m->n_states, in);
+        if (r < 0)
+                return;
+        if (m->reload_error) {
+                _cleanup_free_ char *s2 = NULL;
+                if (asprintf(&s2, "%s; reload failed: %s", status, m->reload_error) >= 0) {
+                        free(status);
+                        status = TAKE_PTR(s2);
+                }
+        }
+        for (char *p = status; *p; p++)
+                if (*p == '\n')
+                        *p = ' ';
+        (void) sd_notifyf(false, "STATUS=%s", status);
+}
+
+static int build_states(Manager *m, const Config *c, RegistryState ***ret, size_t *ret_n) {
+        RegistryState **states = calloc(MAX(c->n_registries, (size_t) 1), sizeof(RegistryState *));
+        if (!states)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_registries; i++) {
+                const Registry *reg = &c->registries[i];
+                RegistryState *reuse = NULL;
+
+                /* Keep the state (and any request in flight) of a registry whose definition did not change. */
+                for (size_t j = 0; j < m->n_states; j++) {
+                        RegistryState *o = m->states[j];
+                        if (!o)
+                                continue;
+                        if (streq(o->reg->password_file, reg->password_file) && streq(o->reg->registry_id, reg->registry_id) &&
+                            streq(o->reg->region, reg->region) && streq_ptr(o->reg->endpoint, reg->endpoint) &&
+                            o->reg->file_mode == reg->file_mode) {
+                                reuse = o;
+                                m->states[j] = NULL;
+                                break;
+                        }
+                }
+                if (reuse) {
+                        reuse->reg = reg;
+                        states[i] = reuse;
+                } else {
+                        states[i] = state_new(m, reg);
+                        if (!states[i]) {
+                                for (size_t k = 0; k < i; k++)
+                                        state_free(states[k]);
+                                free(states);
+                                return -ENOMEM;
+                        }
+                        /* Registries added by a reload are not part of the start-up cycle. */
+                        states[i]->first_done = m->ready;
+                }
+        }
+        *ret = states;
+        *ret_n = c->n_registries;
+        return 0;
+}
+
+static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *error = NULL;
+        RegistryState **states = NULL, **old;
+        size_t n = 0, n_old;
+        int r;
+
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) now_monotonic(m));
+        log_info("Reloading configuration from %s.", m->config_path);
+
+        r = config_load(m->config_path, &c, &error);
+        if (r < 0) {
+                log_error("Reload failed, keeping the previous configuration: %s", error ?: strerror(-r));
+                free(m->reload_error);
+                m->reload_error = TAKE_PTR(error);
+                update_status(m);
+                (void) sd_notify(false, "READY=1");
+                return 0;
+        }
+        free(m->reload_error);
+        m->reload_error = NULL;
+
+        r = build_states(m, c, &states, &n);
+        if (r < 0) {
+                log_error_errno(r, "Reload failed: %m");
+                (void) sd_notify(false, "READY=1");
+                return 0;
+        }
+        old = m->states;
+        n_old = m->n_states;
+        for (size_t j = 0; j < n_old; j++)
+                state_free(old[j]); /* the ones not carried over */
+        free(old);
+        m->states = states;
+        m->n_states = n;
+        config_free(m->config);
+        m->config = TAKE_PTR(c);
+        if (!m->ready) {
+                m->initial_pending = 0;
+                for (size_t i = 0; i < m->n_states; i++)
+                        if (!m->states[i]->first_done)
+                                m->initial_pending++;
+                if (m->initial_pending == 0)
+                        initial_done(m);
+        }
+        log_info("Configuration reloaded: %zu registries.", m->n_states);
+
+        update_status(m);
+        (void) sd_notify(false, "READY=1");
+        dispatch(m);
+        return 0;
+}
+
+static int on_terminate(sd_event_source *source, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        bool all_ok = true;
+
+        (void) sd_notify(false, "STOPPING=1");
+        log_info("Received %s, stopping.", si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+        m->stopping = true;
+        for (size_t i = 0; i < m->n_states; i++) {
+                if (m->states[i]->in_flight || m->states[i]->failures > 0 || m->states[i]->last_success == 0)
+                        all_ok = false;
+                state_abort(m->states[i]);
+        }
+        sd_event_exit(m->event, m->oneshot && !all_ok ? EXIT_REFRESH_FAILED : EXIT_OK);
+        return 0;
+}
+
+static int on_startup_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->ready)
+                return 0;
+        log_warning("First refresh not finished after %llus; reporting ready, refreshes go on.",
+                    (unsigned long long) (STARTUP_DEADLINE / USEC_PER_SEC));
+        m->ready = true;
+        update_status(m);
+        (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+int manager_new(Config *config, const char *config_path, bool oneshot, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        const char *ca;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->oneshot = oneshot;
+        m->config = config; /* owned from here on, also on failure */
+        m->config_path = strdup(config_path);
+        if (!m->config_path)
+                return -ENOMEM;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+        ca = getenv("AWS_CA_BUNDLE");
+        r = http_client_new(m->event, isempty(ca) ? NULL : ca, &m->http);
+        if (r < 0)
+                return r;
+        r = credentials_provider_new(m->http, &m->creds);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_signal(m->event, &m->sig_term, SIGTERM, on_terminate, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, &m->sig_int, SIGINT, on_terminate, m);
+        if (r < 0)
+                return r;
+        if (!oneshot) {
+                r = sd_event_add_signal(m->event, &m->sig_hup, SIGHUP, on_reload, m);
+                if (r < 0)
+                        return r;
+        }
+        /* Pings WATCHDOG=1 at half of WatchdogSec= whenever the loop turns; a no-op without one. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return r;
+
+        r = build_states(m, config, &m->states, &m->n_states);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        m->stopping = true;
+        for (size_t i = 0; i < m->n_states; i++)
+                state_free(m->states[i]);
+        free(m->states);
+        credentials_provider_free(m->creds);
+        http_client_free(m->http);
+        sd_event_source_disable_unref(m->timer);
+        sd_event_source_disable_unref(m->startup_timer);
+        sd_event_source_disable_unref(m->sig_term);
+        sd_event_source_disable_unref(m->sig_int);
+        sd_event_source_disable_unref(m->sig_hup);
+        sd_event_unref(m->event);
+        config_free(m->config);
+        free(m->config_path);
+        free(m->reload_error);
+        free(m);
+        return NULL;
+}
+
+void manager_freep(Manager **m) {
+        *m = manager_free(*m);
+}
+
+int manager_run(Manager *m) {
+        char buf[64];
+        int r;
+
+        log_info("Starting %s %s%s: %zu registries from %s, interval %s.", PACKAGE_NAME, PACKAGE_VERSION,
+                 m->oneshot ? " (oneshot)" : "", m->n_states, m->config_path,
+                 duration_format(m->config->interval, buf, sizeof(buf)));
+
+        m->initial_pending = m->n_states;
+        if (m->n_states == 0) {
+                log_warning("No registries configured in %s; nothing to refresh.", m->config_path);
+                if (m->oneshot)
+                        return EXIT_OK;
+                initial_done(m);
+        } else if (!m->oneshot) {
+                r = sd_event_add_time(m->event, &m->startup_timer, CLOCK_MONOTONIC, now_monotonic(m) + STARTUP_DEADLINE, 0,
+                                      on_startup_deadline, m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to add start-up timer: %m"), EXIT_REFRESH_FAILED;
+        }
+        update_status(m);
+        dispatch(m);
+
+        r = sd_event_loop(m->event);
+        if (r < 0) {
+                log_error_errno(r, "Event loop failed: %m");
+                return EXIT_REFRESH_FAILED;
+        }
+        return r;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* ECR response parsing, endpoint resolution and AWS helpers. */
+#include "aws.h"
+#include "ecr.h"
+#include "tap.h"
+
+static void parse_ok(void) {
+        /* base64("AWS:s3cr3t-PASSWORD") */
+        const char *body = "{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnMzY3IzdC1QQVNTV09SRA==\","
+                           "\"expiresAt\":1764443200.123,\"proxyEndpoint\":\"https://123456789012.dkr.ecr.us-west-2.amazonaws.com\"}]}";
+        EcrToken t = {};
+        char *error = NULL;
+        int r = ecr_parse_response(body, strlen(body), &t, &error);
+        is_int(r, 0, "valid response parses");
+        is_str(t.password, "s3cr3t-PASSWORD", "password is the part after AWS:");
+        is_int(t.expires_at, 1764443200123000ULL, "expiresAt as epoch seconds with fraction");
+        is_str(t.proxy_endpoint, "https://123456789012.dkr.ecr.us-west-2.amazonaws.com", "proxyEndpoint kept");
+        ecr_token_done(&t);
+        free(error);
+
+        const char *iso = "{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3\",\"expiresAt\":\"2026-11-29T16:00:00Z\"}]}";
+        r = ecr_parse_response(iso, strlen(iso), &t, &error);
+        is_int(r, 0, "ISO-8601 expiresAt parses");
+        is_int(t.expires_at, 1795968000ULL * 1000000ULL, "ISO-8601 expiresAt value");
+        is_str(t.password, "pw", "short password");
+        ecr_token_done(&t);
+}
+
+static void parse_bad(const char *body, const char *want, const char *name) {
+        EcrToken t = {};
+        char *error = NULL;
+        int r = ecr_parse_response(body, strlen(body), &t, &error);
+        ok(r == -EBADMSG, "%s: rejected", name);
+        ok(error && strstr(error, want), "%s: error mentions '%s' (got '%s')", name, want, error ?: "(null)");
+        ok(!t.password, "%s: no password returned", name);
+        /* The error must never carry token material. */
+        ok(!error || (!strstr(error, "QVdT") && !strstr(error, "hunter2")), "%s: no token in the error", name);
+        free(error);
+        ecr_token_done(&t);
+}
+
+static void endpoints(void) {
+        char *e, *err = NULL;
+
+        unsetenv("AWS_ENDPOINT_URL_ECR");
+        unsetenv("AWS_ENDPOINT_URL");
+        unsetenv("AWS_USE_FIPS_ENDPOINT");
+        unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+        e = aws_ecr_endpoint("us-west-2", NULL, &err);
+        is_str(e, "https://api.ecr.us-west-2.amazonaws.com", "standard endpoint");
+        free(e);
+        e = aws_ecr_endpoint("cn-north-1", NULL, &err);
+        is_str(e, "https://api.ecr.cn-north-1.amazonaws.com.cn", "China endpoint");
+        free(e);
+        setenv("AWS_USE_FIPS_ENDPOINT", "true", 1);
+        e = aws_ecr_endpoint("us-east-1", NULL, &err);
+        is_str(e, "https://ecr-fips.us-east-1.amazonaws.com", "FIPS endpoint");
+        free(e);
+        setenv("AWS_USE_DUALSTACK_ENDPOINT", "true", 1);
+        e = aws_ecr_endpoint("us-east-1", NULL, &err);
+        is_str(e, "https://ecr-fips.us-east-1.api.aws", "FIPS dual-stack endpoint");
+        free(e);
+        unsetenv("AWS_USE_FIPS_ENDPOINT");
+        e = aws_ecr_endpoint("eu-west-1", NULL, &err);
+        is_str(e, "https://ecr.eu-west-1.api.aws", "dual-stack endpoint");
+        free(e);
+        e = aws_ecr_endpoint("cn-north-1", NULL, &err);
+        is_str(e, "https://ecr.cn-north-1.api.amazonwebservices.com.cn", "China dual-stack endpoint");
+        free(e);
+        unsetenv("AWS_USE_DUALSTACK_ENDPOINT");
+        setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1", 1);
+        setenv("AWS_ENDPOINT_URL_ECR", "http://127.0.0.1:2", 1);
+        e = aws_ecr_endpoint("us-west-2", NULL, &err);
+        is_str(e, "http://127.0.0.1:2", "AWS_ENDPOINT_URL_ECR beats AWS_ENDPOINT_URL");
+        free(e);
+        e = aws_ecr_endpoint("us-west-2", "https://vpce.example", &err);
+        is_str(e, "https://vpce.example", "registry endpoint beats the environment");
+        free(e);
+        unsetenv("AWS_ENDPOINT_URL_ECR");
+        e = aws_ecr_endpoint("us-west-2", NULL, &err);
+        is_str(e, "http://127.0.0.1:1", "AWS_ENDPOINT_URL");
+        free(e);
+        setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true", 1);
+        e = aws_ecr_endpoint("us-west-2", NULL, &err);
+        is_str(e, "https://api.ecr.us-west-2.amazonaws.com", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+        free(e);
+        unsetenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+        unsetenv("AWS_ENDPOINT_URL");
+}
+
+static void helpers(void) {
+        usec_t t;
+        char s[] = "token ABCDEFGHIJKLMNOP in the middle and ABCDEFGHIJKLMNOP again";
+
+        is_int(aws_parse_timestamp("2026-11-29T16:00:00Z", &t), 0, "timestamp Z");
+        is_int(t, 1795968000ULL * 1000000ULL, "timestamp Z value");
+        is_int(aws_parse_timestamp("2026-11-29T17:00:00.5+01:00", &t), 0, "timestamp with offset and fraction");
+        is_int(t, 1795968000ULL * 1000000ULL + 500000ULL, "timestamp offset value");
+        ok(aws_parse_timestamp("yesterday", &t) < 0, "bad timestamp rejected");
+        ok(aws_parse_timestamp("2026-11-29T16:00:00", &t) < 0, "timestamp without zone rejected");
+
+        aws_scrub(s, "ABCDEFGHIJKLMNOP");
+        is_str(s, "token [redacted] in the middle and [redacted] again", "secrets scrubbed from messages");
+
+        ok(aws_error_is_throttling("ThrottlingException"), "ThrottlingException is throttling");
+        ok(!aws_error_is_throttling("AccessDeniedException"), "AccessDeniedException is not");
+        ok(aws_error_is_transient(503, "HTTP 503"), "503 is transient");
+        ok(!aws_error_is_transient(400, "InvalidParameterException"), "InvalidParameterException is not transient");
+        ok(aws_error_is_clock_skew("SignatureDoesNotMatch"), "SignatureDoesNotMatch may be skew");
+}
+
+int main(void) {
+        parse_ok();
+        parse_bad("not json", "not valid JSON", "garbage");
+        parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3\"}]} trailing", "trailing", "trailing data");
+        parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3\"", "not valid JSON", "truncated");
+        parse_bad("{}", "authorizationData", "no authorizationData");
+        parse_bad("{\"authorizationData\":[]}", "empty", "empty authorizationData");
+        parse_bad("{\"authorizationData\":[{}]}", "authorizationToken", "no token");
+        parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"!!!notbase64\"}]}", "base64", "bad base64");
+        /* base64("hunter2") */
+        parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"aHVudGVyMg==\"}]}", "AWS:", "missing AWS: prefix");
+        /* base64("AWS:") */
+        parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOg==\"}]}", "AWS:", "empty password");
+        /* base64("AWS:pass\n") */
+        parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnBhc3MK\"}]}", "whitespace", "newline in password");
+        parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3\",\"expiresAt\":\"soon\"}]}", "expiresAt",
+                  "bad expiresAt");
+        parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3\",\"expiresAt\":[1]}]}", "expiresAt",
+                  "expiresAt of the wrong type");
+        endpoints();
+        helpers();
+        return done_testing();
+}
