@@ -8,6 +8,7 @@
 #include <systemd/sd-event.h>
 
 #include "macro.h"
+#include "sd-compat.h"
 
 typedef struct HttpClient HttpClient;
 typedef struct HttpRequest HttpRequest;
