@@ -70,6 +70,7 @@ struct Manager {
         bool dispatching, dispatch_again;
         int64_t clock_offset_usec; /* server time minus local time, after a skew error */
         char *reload_error;
+        unsigned request_timeout_ms; /* never more than half of WatchdogSec= */
 };
 
 static void dispatch(Manager *m);
@@ -296,7 +297,7 @@ static void send_request(RegistryState *s, AwsCredentials *creds) {
         r = ecr_request_new(m->http, url, s->reg->region, s->reg->registry_id, creds, when, &s->req);
         if (r < 0)
                 return state_finish(s, false, "RequestFailed", strerror(-r));
-        http_request_set_timeouts(s->req, CONNECT_TIMEOUT_MS, REQUEST_TIMEOUT_MS);
+        http_request_set_timeouts(s->req, MIN(CONNECT_TIMEOUT_MS, m->request_timeout_ms), m->request_timeout_ms);
         r = http_request_start(s->req, on_ecr_done, s);
         if (r < 0)
                 return state_finish(s, false, "RequestFailed", strerror(-r));
@@ -602,6 +603,11 @@ int manager_new(Config *config, const char *config_path, bool oneshot, Manager *
                 if (r < 0)
                         return r;
         }
+        m->request_timeout_ms = REQUEST_TIMEOUT_MS;
+        uint64_t wd;
+        if (sd_watchdog_enabled(false, &wd) > 0 && wd / 2 / USEC_PER_MSEC < m->request_timeout_ms)
+                m->request_timeout_ms = (unsigned) MAX(wd / 2 / USEC_PER_MSEC, (uint64_t) 1000);
+
         /* Pings WATCHDOG=1 at half of WatchdogSec= whenever the loop turns; a no-op without one. */
         r = sd_event_set_watchdog(m->event, true);
         if (r < 0)
