@@ -415,7 +415,7 @@ static void update_status(Manager *m) {
                 if (!s->in_flight)
                         next = MIN(next, s->next_due);
         }
-        const char *in = next == USEC_INFINITY ? "-" : duration_format(next > mono ? next - mono : 0, buf, sizeof(buf));
+        const char *in = next == USEC_INFINITY ? NULL : duration_format(next > mono ? next - mono : 0, buf, sizeof(buf));
 
         if (m->n_states == 0)
                 r = asprintf(&status, "No registries configured in %s", m->config_path);
@@ -426,6 +426,8 @@ static void update_status(Manager *m) {
                              failing->last_error, failing->in_flight ? "progress" : duration_format(when, b2, sizeof(b2)));
         } else if (!m->ready)
                 r = asprintf(&status, "%zu/%zu registries fresh, first refresh in progress", fresh, m->n_states);
+        else if (!in)
+                r = asprintf(&status, "%zu/%zu registries fresh, refresh in progress", fresh, m->n_states);
         else
                 r = asprintf(&status, "%zu/%zu registries fresh, next refresh in %s", fresh, m->n_states, in);
         if (r < 0)
