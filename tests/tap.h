@@ -9,6 +9,7 @@
 
 static int tap_count, tap_failed;
 
+static inline int tap_ok(int cond, const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static inline int tap_ok(int cond, const char *file, int line, const char *fmt, ...) {
         va_list ap;
         tap_count++;
