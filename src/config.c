@@ -18,7 +18,7 @@
 
 /* Room for a quoted, escaped and possibly shortened user value in a message. */
 #define QUOTE_MAX 80
-#define CONFIG_KEYS_MAX 8
+#define CONFIG_KEYS_MAX 12
 /* The format needs three levels; more is refused before it costs libyaml any memory. */
 #define CONFIG_DEPTH_MAX 16
 
@@ -53,6 +53,7 @@ struct ConfigKey {
 typedef struct RegistryParse {
         Registry registry;
         yaml_mark_t password_file_mark;
+        yaml_mark_t external_id_mark, role_session_name_mark; /* valid only with role_arn */
 } RegistryParse;
 
 /* The key tables: adding a key is a line here plus its handler. */
@@ -63,6 +64,9 @@ static int parse_region(ConfigParser *p, const ConfigKey *k, const yaml_event_t 
 static int parse_password_file(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 static int parse_endpoint(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 static int parse_file_mode(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_role_arn(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_external_id(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_role_session_name(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 
 static const ConfigKey top_keys[] = {
         { "interval",   CONFIG_SCALAR,   false, parse_interval   },
@@ -75,6 +79,9 @@ static const ConfigKey registry_keys[] = {
         { "passwordFile", CONFIG_SCALAR, true,  parse_password_file },
         { "endpoint",     CONFIG_SCALAR, false, parse_endpoint      },
         { "fileMode",     CONFIG_SCALAR, false, parse_file_mode     },
+        { "roleArn",         CONFIG_SCALAR, false, parse_role_arn          },
+        { "externalId",      CONFIG_SCALAR, false, parse_external_id       },
+        { "roleSessionName", CONFIG_SCALAR, false, parse_role_session_name },
 };
 
 _Static_assert(ELEMENTSOF(top_keys) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
@@ -89,6 +96,9 @@ static void registry_done(Registry *r) {
         free(r->region);
         free(r->password_file);
         free(r->endpoint);
+        free(r->role_arn);
+        free(r->external_id);
+        free(r->role_session_name);
         *r = (Registry) {};
 }
 
@@ -719,6 +729,87 @@ static int parse_file_mode(ConfigParser *p, const ConfigKey *k, const yaml_event
         return 0;
 }
 
+/* Characters IAM allows in role names and paths, and in role session names: [\w+=,.@-]. */
+static bool iam_name_char(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || ascii_digit(c) || c == '_' || c == '+' || c == '=' ||
+               c == ',' || c == '.' || c == '@' || c == '-';
+}
+
+/* arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME, PARTITION "aws" or "aws-…" (aws-cn, aws-us-gov, …). */
+static const char *role_arn_problem(const char *s) {
+        const char *name;
+        size_t n;
+
+        if (strncmp(s, "arn:aws", 7) != 0)
+                return "must start with \"arn:aws\"";
+        s += 7;
+        while (ascii_lower(*s) || *s == '-')
+                s++;
+        if (strncmp(s, ":iam::", 6) != 0)
+                return "is not an IAM ARN (expected \"arn:aws:iam::ACCOUNT:role/NAME\")";
+        s += 6;
+        for (n = 0; ascii_digit(s[n]); n++)
+                ;
+        if (n != 12 || s[n] != ':')
+                return "must have a 12-digit account ID after \"iam::\"";
+        s += 13;
+        if (strncmp(s, "role/", 5) != 0)
+                return "is not a role ARN (expected \":role/NAME\" after the account ID)";
+        s += 5;
+        name = strrchr(s, '/');
+        name = name ? name + 1 : s;
+        if (strlen(s) > 512 + 64)
+                return "is too long";
+        for (const char *c = s; *c; c++)
+                if (*c == '/' ? c == s || c[1] == '/' : !iam_name_char(*c))
+                        return "has a role name or path with characters IAM does not allow";
+        if (*name == 0 || strlen(name) > 64)
+                return "must end with a role name of 1 to 64 characters";
+        return NULL;
+}
+
+static int parse_role_arn(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+        const char *problem = role_arn_problem(scalar_value(v));
+
+        if (problem)
+                return parser_error(p, &v->start_mark, k->name, "%s %s", QUOTE_EVENT(v), problem);
+        return strdup_to(&rp->registry.role_arn, scalar_value(v));
+}
+
+static int parse_external_id(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+        const char *s = scalar_value(v);
+        size_t n = strlen(s);
+
+        /* STS: 2 to 1224 characters of [\w+=,.@:/-]. */
+        if (n < 2 || n > 1224)
+                return parser_error(p, &v->start_mark, k->name, "must be 2 to 1224 characters long");
+        for (const char *c = s; *c; c++)
+                if (!iam_name_char(*c) && *c != ':' && *c != '/')
+                        return parser_error(p, &v->start_mark, k->name,
+                                            "may contain only letters, digits and _+=,.@:/- (STS rejects anything else)");
+        rp->external_id_mark = v->start_mark;
+        return strdup_to(&rp->registry.external_id, s);
+}
+
+static int parse_role_session_name(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+        const char *s = scalar_value(v);
+        size_t n = strlen(s);
+
+        /* STS: 2 to 64 characters of [\w+=,.@-]. */
+        if (n < 2 || n > 64)
+                return parser_error(p, &v->start_mark, k->name, "%s must be 2 to 64 characters long", QUOTE_EVENT(v));
+        for (const char *c = s; *c; c++)
+                if (!iam_name_char(*c))
+                        return parser_error(p, &v->start_mark, k->name,
+                                            "%s may contain only letters, digits and _+=,.@- (STS rejects anything else)",
+                                            QUOTE_EVENT(v));
+        rp->role_session_name_mark = v->start_mark;
+        return strdup_to(&rp->registry.role_session_name, s);
+}
+
 /* ---- top-level keys ---- */
 
 static int parse_interval(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
@@ -778,6 +869,10 @@ static int parse_registry(ConfigParser *p, const yaml_event_t *start) {
         r = parse_mapping(p, start, registry_keys, ELEMENTSOF(registry_keys), &rp, "in this registry entry");
         if (r < 0)
                 return r;
+        if (!rp.registry.role_arn && rp.registry.external_id)
+                return parser_error(p, &rp.external_id_mark, "externalId", "only applies together with roleArn");
+        if (!rp.registry.role_arn && rp.registry.role_session_name)
+                return parser_error(p, &rp.role_session_name_mark, "roleSessionName", "only applies together with roleArn");
 
         for (size_t i = 0; i < c->n_registries; i++)
                 if (streq(c->registries[i].password_file, rp.registry.password_file))

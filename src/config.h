@@ -20,6 +20,9 @@ typedef struct Registry {
         char *password_file;   /* absolute, normalized path */
         char *endpoint;        /* NULL or URL override (http:// or https://, with host) */
         mode_t file_mode;      /* default 0640 */
+        char *role_arn;        /* NULL, or arn:aws…:iam::ACCOUNT:role/NAME to assume for this registry */
+        char *external_id;     /* NULL, or the ExternalId for AssumeRole (only with role_arn) */
+        char *role_session_name; /* NULL (meaning "ecr-token-refresh"), or the RoleSessionName (only with role_arn) */
         unsigned line, column; /* 1-based position of the list item, for messages */
 } Registry;
 

@@ -49,14 +49,16 @@ static int check_config(const Config *c, const char *path, bool verbose) {
         CredentialsProvider *p = NULL;
         _cleanup_free_ char *who = NULL;
 
-        if (sd_event_new(&e) >= 0 && http_client_new(e, NULL, &http) >= 0 && credentials_provider_new(http, &p) >= 0)
+        if (sd_event_default(&e) >= 0 && http_client_new(e, NULL, &http) >= 0 && credentials_provider_new(http, &p) >= 0)
                 who = credentials_provider_describe(p);
         for (size_t i = 0; i < c->n_registries; i++) {
                 const Registry *r = &c->registries[i];
-                _cleanup_free_ char *url = NULL, *error = NULL;
+                _cleanup_free_ char *url = NULL, *error = NULL, *role_who = NULL;
                 url = aws_ecr_endpoint(r->region, r->endpoint, &error);
+                if (p && r->role_arn)
+                        role_who = credentials_provider_describe_registry(p, r);
                 printf("  %s/%s -> %s (mode %04o)\n    endpoint: %s\n    credentials: %s\n", r->registry_id, r->region,
-                       r->password_file, (unsigned) r->file_mode, url ?: error ?: "?", who ?: "?");
+                       r->password_file, (unsigned) r->file_mode, url ?: error ?: "?", role_who ?: who ?: "?");
         }
         credentials_provider_free(p);
         http_client_free(http);

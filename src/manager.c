@@ -10,6 +10,7 @@
 #include "http.h"
 #include "log.h"
 #include "manager.h"
+#include "report.h"
 #include "sink.h"
 
 /* READY=1 is sent after the first cycle, or after this long, whichever comes first; the unit's
@@ -46,6 +47,9 @@ typedef struct RegistryState {
         usec_t expires_at;   /* CLOCK_REALTIME, 0 if unknown */
         unsigned failures;   /* consecutive */
         char *last_error;    /* short cause for STATUS, NULL after a success */
+        usec_t started;      /* CLOCK_MONOTONIC start of the refresh in progress or last ended */
+        usec_t last_duration;
+        uint64_t refreshes_total, failures_total;
 } RegistryState;
 
 struct Manager {
@@ -70,6 +74,7 @@ struct Manager {
         bool dispatching, dispatch_again;
         int64_t clock_offset_usec; /* server time minus local time, after a skew error */
         char *reload_error;
+        RegistryReport *report; /* the last snapshot handed out */
         unsigned request_timeout_ms; /* never more than half of WatchdogSec= */
 };
 
@@ -157,6 +162,10 @@ static void state_finish(RegistryState *s, bool ok, const char *cause, const cha
         state_abort(s);
         s->attempt = 0;
         s->skew_retried = false;
+        s->last_duration = now > s->started ? now - s->started : 0;
+        s->refreshes_total++;
+        if (!ok)
+                s->failures_total++;
 
         if (ok) {
                 usec_t delay = m->config->interval;
@@ -326,8 +335,14 @@ static void state_start(RegistryState *s) {
         s->in_flight = true;
         m->running++;
         s->next_due = USEC_INFINITY;
+        if (s->attempt == 0 && !s->skew_retried)
+                s->started = now_monotonic(m);
 
-        r = credentials_provider_get(m->creds, &creds, &error, on_credentials, s);
+        if (s->reg->role_arn)
+                r = credentials_provider_get_role(m->creds, s->reg->role_arn, s->reg->external_id, s->reg->role_session_name,
+                                                  s->reg->region, &creds, &error, on_credentials, s);
+        else
+                r = credentials_provider_get(m->creds, &creds, &error, on_credentials, s);
         if (r < 0)
                 return state_finish(s, false, "NoCredentials", error ?: strerror(-r));
         if (r == 0) {
@@ -445,6 +460,33 @@ static void update_status(Manager *m) {
         (void) sd_notifyf(false, "STATUS=%s", status);
 }
 
+/* ReportFn: a snapshot of every registry for the health endpoint and the metrics. */
+static _unused_ int manager_report(void *userdata, Report *ret) {
+        Manager *m = userdata;
+        RegistryReport *r = reallocarray(m->report, MAX(m->n_states, (size_t) 1), sizeof(RegistryReport));
+
+        if (!r)
+                return -ENOMEM;
+        m->report = r;
+        for (size_t i = 0; i < m->n_states; i++) {
+                const RegistryState *s = m->states[i];
+                r[i] = (RegistryReport) {
+                        .registry_id = s->reg->registry_id,
+                        .region = s->reg->region,
+                        .password_file = s->reg->password_file,
+                        .last_success = s->last_success,
+                        .expires_at = s->expires_at,
+                        .last_duration = s->last_duration,
+                        .failures = s->failures,
+                        .refreshes_total = s->refreshes_total,
+                        .failures_total = s->failures_total,
+                        .last_error = s->last_error,
+                };
+        }
+        *ret = (Report) { .registries = r, .n = m->n_states, .now = now_realtime() };
+        return 0;
+}
+
 static int build_states(Manager *m, const Config *c, RegistryState ***ret, size_t *ret_n) {
         RegistryState **states = calloc(MAX(c->n_registries, (size_t) 1), sizeof(RegistryState *));
         if (!states)
@@ -460,7 +502,9 @@ static int build_states(Manager *m, const Config *c, RegistryState ***ret, size_
                                 continue;
                         if (streq(o->reg->password_file, reg->password_file) && streq(o->reg->registry_id, reg->registry_id) &&
                             streq(o->reg->region, reg->region) && streq_ptr(o->reg->endpoint, reg->endpoint) &&
-                            o->reg->file_mode == reg->file_mode) {
+                            o->reg->file_mode == reg->file_mode && streq_ptr(o->reg->role_arn, reg->role_arn) &&
+                            streq_ptr(o->reg->external_id, reg->external_id) &&
+                            streq_ptr(o->reg->role_session_name, reg->role_session_name)) {
                                 reuse = o;
                                 m->states[j] = NULL;
                                 break;
@@ -640,6 +684,7 @@ Manager *manager_free(Manager *m) {
         config_free(m->config);
         free(m->config_path);
         free(m->reload_error);
+        free(m->report);
         free(m);
         return NULL;
 }

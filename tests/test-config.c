@@ -200,7 +200,9 @@ static void test_key_errors(void) {
         ERR("registries:\n" REG1 "    PasswordFile: /x\n", NAME ":5:5: PasswordFile: unknown key, did you mean \"passwordFile\"?",
             NULL);
         ERR("registries:\n" REG1 "    username: AWS\n", NAME ":5:5: username: unknown key in this registry entry",
-            "(expected one of: registryId, region, passwordFile, endpoint, fileMode)");
+            "(expected one of: registryId, region, passwordFile, endpoint, fileMode, roleArn, externalId, roleSessionName)");
+        ERR("registries:\n" REG1 "    role_arn: arn:aws:iam::123456789012:role/x\n",
+            NAME ":5:5: role_arn: unknown key, did you mean \"roleArn\"?", NULL);
         ERR("region: us-west-2\nregistries: []\n", NAME ":1:1: region: unknown key at the top level",
             "belongs in an entry of the \"registries\" list");
         ERR("registries:\n" REG1 "    interval: 5m\n", NAME ":5:5: interval: unknown key in this registry entry",
@@ -342,6 +344,65 @@ static void test_value_errors(void) {
         ERR(IV("1d"), NAME ":1:11: interval: \"1d\" is not a duration", NULL);
         ERR(IV("\"\""), NAME ":1:11: interval: \"\" is not a duration", NULL);
         ERR(IV("PT30M"), NAME ":1:11: interval: \"PT30M\" is not a duration", NULL);
+}
+
+/* Per-registry roles: roleArn, externalId, roleSessionName. */
+static void test_roles(void) {
+        _cleanup_(config_freep) Config *c = NULL, *c2 = NULL;
+
+        c = load_ok("registries:\n" REG1
+                    "    roleArn: arn:aws:iam::210987654321:role/ecr/cross-account-reader\n"
+                    "    externalId: \"spinnaker:prod/1\"\n"
+                    "    roleSessionName: clouddriver@prod\n"
+                    "  - registryId: \"123456789013\"\n    region: cn-north-1\n    passwordFile: /a/two.pass\n"
+                    "    roleArn: arn:aws-cn:iam::210987654321:role/reader\n",
+                    "roleArn with a path, externalId, roleSessionName; a China partition ARN");
+        if (c && c->n_registries == 2) {
+                is_str(c->registries[0].role_arn, "arn:aws:iam::210987654321:role/ecr/cross-account-reader", "roleArn");
+                is_str(c->registries[0].external_id, "spinnaker:prod/1", "externalId");
+                is_str(c->registries[0].role_session_name, "clouddriver@prod", "roleSessionName");
+                is_str(c->registries[1].role_arn, "arn:aws-cn:iam::210987654321:role/reader", "aws-cn roleArn");
+                ok(!c->registries[1].external_id && !c->registries[1].role_session_name,
+                   "externalId and roleSessionName default to none (session name ecr-token-refresh)");
+        }
+        c2 = load_ok("registries:\n" REG1, "no role");
+        if (c2 && c2->n_registries == 1)
+                ok(!c2->registries[0].role_arn && !c2->registries[0].external_id && !c2->registries[0].role_session_name,
+                   "no role: all NULL");
+        c2 = config_free(c2);
+        c2 = load_ok("registries:\n" REG1 "    roleArn: arn:aws-us-gov:iam::210987654321:role/r_1+=,.@-\n",
+                     "GovCloud ARN, every character IAM allows in a role name");
+        c2 = config_free(c2);
+
+#define RA(v) "registries:\n" REG1 "    roleArn: " v "\n"
+        ERR(RA("arn:aws:iam::12345678901:role/x"), NAME ":5:14: roleArn: \"arn:aws:iam::12345678901:role/x\" must have a 12-digit account ID",
+            NULL);
+        ERR(RA("arn:aws:iam::1234567890123:role/x"), NAME ":5:14: roleArn: ", "12-digit account ID");
+        ERR(RA("arn:aws:iam::123456789012:user/x"), NAME ":5:14: roleArn: \"arn:aws:iam::123456789012:user/x\" is not a role ARN",
+            NULL);
+        ERR(RA("arn:aws:sts::123456789012:assumed-role/x/y"), NAME ":5:14: roleArn: ", "is not an IAM ARN");
+        ERR(RA("ecr-reader"), NAME ":5:14: roleArn: \"ecr-reader\" must start with \"arn:aws\"", NULL);
+        ERR(RA("arn:gcp:iam::123456789012:role/x"), NAME ":5:14: roleArn: ", "must start with \"arn:aws\"");
+        ERR(RA("arn:aws:iam::123456789012:role/"), NAME ":5:14: roleArn: ", "must end with a role name of 1 to 64 characters");
+        ERR(RA("arn:aws:iam::123456789012:role/a//b"), NAME ":5:14: roleArn: ", "characters IAM does not allow");
+        ERR(RA("\"arn:aws:iam::123456789012:role/a b\""), NAME ":5:14: roleArn: ", "characters IAM does not allow");
+        ERR(RA("arn:aws:iam::123456789012:role/a*"), NAME ":5:14: roleArn: ", "characters IAM does not allow");
+        ERR(RA("arn:aws:iam::123456789012:role/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+            NAME ":5:14: roleArn: ", "1 to 64 characters");
+        ERR(RA("null"), NAME ":5:14: roleArn: no value given", NULL);
+
+#define ROLE "    roleArn: arn:aws:iam::123456789012:role/x\n"
+        ERR("registries:\n" REG1 ROLE "    externalId: x\n", NAME ":6:17: externalId: must be 2 to 1224 characters long", NULL);
+        ERR("registries:\n" REG1 ROLE "    externalId: \"a b\"\n", NAME ":6:17: externalId: may contain only", NULL);
+        ERR("registries:\n" REG1 ROLE "    roleSessionName: x\n",
+            NAME ":6:22: roleSessionName: \"x\" must be 2 to 64 characters long", NULL);
+        ERR("registries:\n" REG1 ROLE "    roleSessionName: a:b\n", NAME ":6:22: roleSessionName: \"a:b\" may contain only", NULL);
+        ERR("registries:\n" REG1 ROLE "    roleSessionName: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+            NAME ":6:22: roleSessionName: ", "2 to 64 characters");
+        ERR("registries:\n" REG1 "    externalId: ext-1\n", NAME ":5:17: externalId: only applies together with roleArn", NULL);
+        ERR("registries:\n" REG1 "    roleSessionName: s1\n", NAME ":5:22: roleSessionName: only applies together with roleArn",
+            NULL);
+        ERR("registries:\n" REG1 ROLE ROLE, NAME ":6:5: roleArn: duplicate key, first given at line 5, column 5", NULL);
 }
 
 static void test_limits(void) {
@@ -581,6 +642,7 @@ int main(void) {
         test_key_errors();
         test_type_errors();
         test_value_errors();
+        test_roles();
         test_limits();
         test_robustness();
         test_files();
