@@ -22,7 +22,7 @@ trap 'rm -rf "$tmp"' EXIT
 # Options of the program, used when no built binary can be asked.
 fallback_long='--config --oneshot --check --verbose --version --help'
 fallback_short='-c -v -V -h'
-config_keys='interval registries registryId region passwordFile endpoint fileMode roleArn externalId roleSessionName'
+config_keys='interval registries refreshMargin concurrency connectTimeout requestTimeout health listen metrics textfile registryId region passwordFile dockerConfigFile endpoint fileMode roleArn externalId roleSessionName onRefresh onRefreshTimeout'
 sections8='NAME SYNOPSIS DESCRIPTION OPTIONS MODES SIGNALS EXIT_STATUS FILES ENVIRONMENT CREDENTIALS EXAMPLES SEE_ALSO'
 sections5='NAME SYNOPSIS DESCRIPTION ERRORS EXAMPLES FILES SEE_ALSO'
 

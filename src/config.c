@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* A strict reader of the YAML config: libyaml events are pulled one at a time and matched against
  * small key tables; anything unexpected (unknown key, wrong type, second document, alias) stops the
- * parse with one error naming file, line, column and key. Nothing but the three expected levels
- * (top mapping, registries list, registry mapping) is ever entered, so input depth is bounded. */
+ * parse with one error naming file, line, column and key. Nothing but the expected levels (top
+ * mapping; health and metrics mappings; registries list; registry mapping; onRefresh list) is ever
+ * entered, at most four deep, so input depth is bounded; a first pass refuses anything nested deeper
+ * than CONFIG_DEPTH_MAX before the real parse. */
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -18,8 +21,8 @@
 
 /* Room for a quoted, escaped and possibly shortened user value in a message. */
 #define QUOTE_MAX 80
-#define CONFIG_KEYS_MAX 12
-/* The format needs three levels; more is refused before it costs libyaml any memory. */
+#define CONFIG_KEYS_MAX 16
+/* The format needs four levels; more than this is refused before it costs libyaml any memory. */
 #define CONFIG_DEPTH_MAX 16
 
 typedef struct ConfigParser {
@@ -30,16 +33,28 @@ typedef struct ConfigParser {
         size_t len;
         char *error;                    /* first error, "NAME:LINE:COL: ..." */
         Config *config;
-        yaml_mark_t *password_file_marks; /* parallel to config->registries, for duplicate messages */
+        struct FileUse *file_uses;      /* every output file seen so far, in document order */
+        size_t n_file_uses;
 } ConfigParser;
+
+/* One output file of the config, for the checks that no file is used twice (except a shared
+ * dockerConfigFile). path points into p->config, which owns it. */
+typedef struct FileUse {
+        const char *path;
+        const char *key;               /* "passwordFile", "dockerConfigFile" or "metrics.textfile" */
+        yaml_mark_t mark;              /* of the value */
+        size_t registry;               /* index in p->config->registries; SIZE_MAX for metrics.textfile */
+} FileUse;
 
 typedef enum ConfigValueType {
         CONFIG_SCALAR,
         CONFIG_SEQUENCE,
+        CONFIG_MAPPING,
 } ConfigValueType;
 
 typedef struct ConfigKey ConfigKey;
-/* Handles the value of one key; for CONFIG_SEQUENCE it must consume events up to the sequence end. */
+/* Handles the value of one key; for CONFIG_SEQUENCE and CONFIG_MAPPING it must consume events up to
+ * the matching end event. */
 typedef int (*ConfigKeyHandler)(ConfigParser *p, const ConfigKey *k, const yaml_event_t *value, void *userdata);
 
 struct ConfigKey {
@@ -47,54 +62,120 @@ struct ConfigKey {
         ConfigValueType type;
         bool required;
         ConfigKeyHandler handler;
+        const char *label;              /* name in messages, if not name (e.g. "health.listen") */
 };
+
+static const char *key_label(const ConfigKey *k) {
+        return k->label ?: k->name;
+}
 
 /* Per-registry parse state that does not belong in Registry itself. */
 typedef struct RegistryParse {
         Registry registry;
-        yaml_mark_t password_file_mark;
+        yaml_mark_t password_file_mark, docker_config_file_mark; /* valid only with the path set */
         yaml_mark_t external_id_mark, role_session_name_mark; /* valid only with role_arn */
+        yaml_mark_t on_refresh_timeout_mark;                  /* valid only with on_refresh_timeout_given */
+        bool on_refresh_timeout_given;
 } RegistryParse;
 
 /* The key tables: adding a key is a line here plus its handler. */
 static int parse_interval(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_concurrency(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_connect_timeout(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_request_timeout(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_refresh_margin(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_health(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_health_listen(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_metrics(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_metrics_textfile(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 static int parse_registries(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 static int parse_registry_id(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 static int parse_region(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 static int parse_password_file(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_docker_config_file(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 static int parse_endpoint(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 static int parse_file_mode(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 static int parse_role_arn(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 static int parse_external_id(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 static int parse_role_session_name(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_on_refresh(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
+static int parse_on_refresh_timeout(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata);
 
 static const ConfigKey top_keys[] = {
-        { "interval",   CONFIG_SCALAR,   false, parse_interval   },
-        { "registries", CONFIG_SEQUENCE, true,  parse_registries },
+        { "interval",       CONFIG_SCALAR,   false, parse_interval        },
+        { "registries",     CONFIG_SEQUENCE, true,  parse_registries      },
+        { "concurrency",    CONFIG_SCALAR,   false, parse_concurrency     },
+        { "connectTimeout", CONFIG_SCALAR,   false, parse_connect_timeout },
+        { "requestTimeout", CONFIG_SCALAR,   false, parse_request_timeout },
+        { "refreshMargin",  CONFIG_SCALAR,   false, parse_refresh_margin  },
+        { "health",         CONFIG_MAPPING,  false, parse_health          },
+        { "metrics",        CONFIG_MAPPING,  false, parse_metrics         },
 };
 
+static const ConfigKey health_keys[] = {
+        { "listen", CONFIG_SCALAR, true, parse_health_listen, "health.listen" },
+};
+
+static const ConfigKey metrics_keys[] = {
+        { "textfile", CONFIG_SCALAR, true, parse_metrics_textfile, "metrics.textfile" },
+};
+
+/* passwordFile and dockerConfigFile are each optional, but one of them is required (parse_registry). */
 static const ConfigKey registry_keys[] = {
-        { "registryId",   CONFIG_SCALAR, true,  parse_registry_id   },
-        { "region",       CONFIG_SCALAR, true,  parse_region        },
-        { "passwordFile", CONFIG_SCALAR, true,  parse_password_file },
-        { "endpoint",     CONFIG_SCALAR, false, parse_endpoint      },
-        { "fileMode",     CONFIG_SCALAR, false, parse_file_mode     },
-        { "roleArn",         CONFIG_SCALAR, false, parse_role_arn          },
-        { "externalId",      CONFIG_SCALAR, false, parse_external_id       },
-        { "roleSessionName", CONFIG_SCALAR, false, parse_role_session_name },
+        { "registryId",       CONFIG_SCALAR,   true,  parse_registry_id        },
+        { "region",           CONFIG_SCALAR,   true,  parse_region             },
+        { "passwordFile",     CONFIG_SCALAR,   false, parse_password_file      },
+        { "dockerConfigFile", CONFIG_SCALAR,   false, parse_docker_config_file },
+        { "endpoint",         CONFIG_SCALAR,   false, parse_endpoint           },
+        { "fileMode",         CONFIG_SCALAR,   false, parse_file_mode          },
+        { "roleArn",          CONFIG_SCALAR,   false, parse_role_arn           },
+        { "externalId",       CONFIG_SCALAR,   false, parse_external_id        },
+        { "roleSessionName",  CONFIG_SCALAR,   false, parse_role_session_name  },
+        { "onRefresh",        CONFIG_SEQUENCE, false, parse_on_refresh         },
+        { "onRefreshTimeout", CONFIG_SCALAR,   false, parse_on_refresh_timeout },
+};
+
+/* Where each key belongs, for "unknown key" messages about a known key at the wrong level. */
+static const struct {
+        const ConfigKey *keys;
+        size_t n_keys;
+        const char *home;
+} key_homes[] = {
+        { registry_keys, ELEMENTSOF(registry_keys), "in an entry of the \"registries\" list" },
+        { top_keys,      ELEMENTSOF(top_keys),      "at the top level"                       },
+        { health_keys,   ELEMENTSOF(health_keys),   "in the \"health\" mapping"              },
+        { metrics_keys,  ELEMENTSOF(metrics_keys),  "in the \"metrics\" mapping"             },
 };
 
 _Static_assert(ELEMENTSOF(top_keys) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
 _Static_assert(ELEMENTSOF(registry_keys) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
+_Static_assert(ELEMENTSOF(health_keys) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
+_Static_assert(ELEMENTSOF(metrics_keys) <= CONFIG_KEYS_MAX, "raise CONFIG_KEYS_MAX");
+_Static_assert(CONFIG_DEPTH_MAX >= 4, "the format needs four levels");
 
 static void yaml_event_deletep(yaml_event_t *e) {
         yaml_event_delete(e);
+}
+
+static char **strv_free(char **l) {
+        if (!l)
+                return NULL;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+static void strv_freep(char ***l) {
+        *l = strv_free(*l);
 }
 
 static void registry_done(Registry *r) {
         free(r->registry_id);
         free(r->region);
         free(r->password_file);
+        free(r->docker_config_file);
+        strv_free(r->on_refresh);
         free(r->endpoint);
         free(r->role_arn);
         free(r->external_id);
@@ -112,6 +193,8 @@ Config *config_free(Config *c) {
         for (size_t i = 0; i < c->n_registries; i++)
                 registry_done(&c->registries[i]);
         free(c->registries);
+        free(c->health_listen);
+        free(c->metrics_textfile);
         free(c->path);
         free(c);
         return NULL;
@@ -125,7 +208,7 @@ static void config_parser_done(ConfigParser *p) {
         if (p->yaml_initialized)
                 yaml_parser_delete(&p->yaml);
         free(p->error);
-        free(p->password_file_marks);
+        free(p->file_uses);
         config_free(p->config);
 }
 
@@ -400,14 +483,11 @@ static int parser_unknown_key(ConfigParser *p, const yaml_event_t *key, const Co
                                             keys[i].name);
 
         /* A known key at the wrong level, e.g. region at the top: say where it goes. */
-        for (size_t i = 0; i < ELEMENTSOF(registry_keys); i++)
-                if (keys != registry_keys && streq(name, registry_keys[i].name))
-                        return parser_error(p, &key->start_mark, shown,
-                                            "unknown key %s; it belongs in an entry of the \"registries\" list", where);
-        for (size_t i = 0; i < ELEMENTSOF(top_keys); i++)
-                if (keys != top_keys && streq(name, top_keys[i].name))
-                        return parser_error(p, &key->start_mark, shown, "unknown key %s; it belongs at the top level",
-                                            where);
+        for (size_t h = 0; h < ELEMENTSOF(key_homes); h++)
+                for (size_t i = 0; keys != key_homes[h].keys && i < key_homes[h].n_keys; i++)
+                        if (streq(name, key_homes[h].keys[i].name))
+                                return parser_error(p, &key->start_mark, shown, "unknown key %s; it belongs %s", where,
+                                                    key_homes[h].home);
 
         for (size_t i = 0, l = 0; i < n_keys; i++) {
                 int k = snprintf(list + l, sizeof(list) - l, "%s%s", i > 0 ? ", " : "", keys[i].name);
@@ -451,28 +531,33 @@ static int parse_mapping(ConfigParser *p, const yaml_event_t *start, const Confi
                 if (!k)
                         return parser_unknown_key(p, &key, keys, n_keys, where);
                 if (have[i])
-                        return parser_error(p, &key.start_mark, k->name,
+                        return parser_error(p, &key.start_mark, key_label(k),
                                             "duplicate key, first given at line %zu, column %zu",
                                             seen[i].line + 1, seen[i].column + 1);
                 have[i] = true;
                 seen[i] = key.start_mark;
 
-                r = parser_next(p, &value, k->name);
+                r = parser_next(p, &value, key_label(k));
                 if (r < 0)
                         return r;
 
                 switch (k->type) {
                 case CONFIG_SCALAR:
                         if (value.type != YAML_SCALAR_EVENT)
-                                return parser_error(p, &value.start_mark, k->name, "expected a string, got %s",
+                                return parser_error(p, &value.start_mark, key_label(k), "expected a string, got %s",
                                                     event_kind(&value));
                         if (scalar_is_null(&value))
-                                return parser_error(p, &value.start_mark, k->name, "no value given");
+                                return parser_error(p, &value.start_mark, key_label(k), "no value given");
                         break;
                 case CONFIG_SEQUENCE:
                         if (value.type != YAML_SEQUENCE_START_EVENT)
-                                return parser_error(p, &value.start_mark, k->name,
+                                return parser_error(p, &value.start_mark, key_label(k),
                                                     "expected a list, got %s (write [] for an empty list)",
+                                                    event_kind(&value));
+                        break;
+                case CONFIG_MAPPING:
+                        if (value.type != YAML_MAPPING_START_EVENT)
+                                return parser_error(p, &value.start_mark, key_label(k), "expected a mapping, got %s",
                                                     event_kind(&value));
                         break;
                 }
@@ -484,7 +569,7 @@ static int parse_mapping(ConfigParser *p, const yaml_event_t *start, const Confi
 
         for (size_t i = 0; i < n_keys; i++)
                 if (keys[i].required && !have[i])
-                        return parser_error(p, &start->start_mark, keys[i].name, "required key is missing %s",
+                        return parser_error(p, &start->start_mark, key_label(&keys[i]), "required key is missing %s",
                                             where);
         return 0;
 }
@@ -630,8 +715,8 @@ int config_path_normalize(const char *path, char **ret) {
         return path_normalize_full(path, ret, &reason);
 }
 
-static int parse_password_file(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
-        RegistryParse *rp = userdata;
+/* The value of k as a normalized absolute path, in *ret (replacing what is there). */
+static int parse_path_value(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, char **ret) {
         const char *reason = NULL;
         char *path = NULL;
         int r;
@@ -640,11 +725,32 @@ static int parse_password_file(ConfigParser *p, const ConfigKey *k, const yaml_e
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return parser_error(p, &v->start_mark, k->name, "%s %s", QUOTE_EVENT(v), reason ?: "is invalid");
+                return parser_error(p, &v->start_mark, key_label(k), "%s %s", QUOTE_EVENT(v), reason ?: "is invalid");
 
-        free(rp->registry.password_file);
-        rp->registry.password_file = path;
+        free(*ret);
+        *ret = path;
+        return 0;
+}
+
+static int parse_password_file(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+        int r;
+
+        r = parse_path_value(p, k, v, &rp->registry.password_file);
+        if (r < 0)
+                return r;
         rp->password_file_mark = v->start_mark;
+        return 0;
+}
+
+static int parse_docker_config_file(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+        int r;
+
+        r = parse_path_value(p, k, v, &rp->registry.docker_config_file);
+        if (r < 0)
+                return r;
+        rp->docker_config_file_mark = v->start_mark;
         return 0;
 }
 
@@ -810,48 +916,321 @@ static int parse_role_session_name(ConfigParser *p, const ConfigKey *k, const ya
         return strdup_to(&rp->registry.role_session_name, s);
 }
 
-/* ---- top-level keys ---- */
-
-static int parse_interval(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
-        Config *c = userdata;
+/* A Go duration between min and max; 'range' is the phrase after "it must be" in messages. */
+static int parse_duration_value(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, usec_t min, usec_t max,
+                                const char *range, usec_t *ret) {
         const char *s = scalar_value(v);
         usec_t u = 0;
         int r;
 
         if (s[0] == '-')
-                return parser_error(p, &v->start_mark, k->name,
-                                    "%s is negative; it must be between 1s and 11h (ECR tokens expire after 12h)",
-                                    QUOTE_EVENT(v));
+                return parser_error(p, &v->start_mark, key_label(k), "%s is negative; it must be %s", QUOTE_EVENT(v),
+                                    range);
         r = duration_parse(s, &u);
-        if (r == -ERANGE || (r >= 0 && (u < CONFIG_INTERVAL_MIN || u > CONFIG_INTERVAL_MAX)))
-                return parser_error(p, &v->start_mark, k->name,
-                                    "%s is out of range; it must be between 1s and 11h (ECR tokens expire after 12h)",
-                                    QUOTE_EVENT(v));
+        if (r == -ERANGE || (r >= 0 && (u < min || u > max)))
+                return parser_error(p, &v->start_mark, key_label(k), "%s is out of range; it must be %s",
+                                    QUOTE_EVENT(v), range);
         if (r < 0)
-                return parser_error(p, &v->start_mark, k->name,
+                return parser_error(p, &v->start_mark, key_label(k),
                                     "%s is not a duration (write e.g. \"30m\", \"1h30m\" or \"90s\"; units ns, us, ms, s, m, h)",
                                     QUOTE_EVENT(v));
-        c->interval = u;
+        *ret = u;
         return 0;
 }
 
+/* A list of 1 to CONFIG_ON_REFRESH_ARGS_MAX strings: the program (an absolute path) and its arguments. */
+static int parse_on_refresh(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+        _cleanup_(strv_freep) char **argv = NULL;
+        size_t n = 0;
+        int r;
+
+        argv = calloc(CONFIG_ON_REFRESH_ARGS_MAX + 1, sizeof(char *));
+        if (!argv)
+                return -ENOMEM;
+
+        for (;;) {
+                _cleanup_(yaml_event_deletep) yaml_event_t item = {};
+                const char *s;
+
+                r = parser_next(p, &item, k->name);
+                if (r < 0)
+                        return r;
+                if (item.type == YAML_SEQUENCE_END_EVENT)
+                        break;
+                if (item.type != YAML_SCALAR_EVENT)
+                        return parser_error(p, &item.start_mark, k->name, "each element must be a string, got %s",
+                                            event_kind(&item));
+                if (n >= CONFIG_ON_REFRESH_ARGS_MAX)
+                        return parser_error(p, &item.start_mark, k->name, "too many elements (at most %d)",
+                                            CONFIG_ON_REFRESH_ARGS_MAX);
+                if (scalar_is_null(&item))
+                        return parser_error(p, &item.start_mark, k->name,
+                                            "element %zu has no value (quote it to pass ~ or null as an argument)", n + 1);
+                s = scalar_value(&item);
+                if (!*s)
+                        return parser_error(p, &item.start_mark, k->name, "element %zu is empty", n + 1);
+                if (n == 0 && s[0] != '/')
+                        return parser_error(p, &item.start_mark, k->name,
+                                            "%s is not an absolute path; the program is run without a shell or $PATH "
+                                            "(write e.g. \"/usr/bin/systemctl\")", QUOTE_EVENT(&item));
+                if (n == 0 && s[strlen(s) - 1] == '/')
+                        return parser_error(p, &item.start_mark, k->name,
+                                            "%s ends with \"/\"; it must name a program, not a directory",
+                                            QUOTE_EVENT(&item));
+                argv[n] = strdup(s);
+                if (!argv[n])
+                        return -ENOMEM;
+                n++;
+        }
+        if (n == 0)
+                return parser_error(p, &v->start_mark, k->name,
+                                    "is an empty list; give the program and its arguments, e.g. "
+                                    "[/usr/bin/systemctl, reload, clouddriver]");
+
+        strv_free(rp->registry.on_refresh);
+        rp->registry.on_refresh = TAKE_PTR(argv);
+        return 0;
+}
+
+static int parse_on_refresh_timeout(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        RegistryParse *rp = userdata;
+        int r;
+
+        r = parse_duration_value(p, k, v, CONFIG_ON_REFRESH_TIMEOUT_MIN, CONFIG_ON_REFRESH_TIMEOUT_MAX,
+                                 "between 1s and 10m", &rp->registry.on_refresh_timeout);
+        if (r < 0)
+                return r;
+        rp->on_refresh_timeout_mark = v->start_mark;
+        rp->on_refresh_timeout_given = true;
+        return 0;
+}
+
+/* ---- top-level keys ---- */
+
+static int parse_interval(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        Config *c = userdata;
+
+        return parse_duration_value(p, k, v, CONFIG_INTERVAL_MIN, CONFIG_INTERVAL_MAX,
+                                    "between 1s and 11h (ECR tokens expire after 12h)", &c->interval);
+}
+
+static int parse_connect_timeout(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        Config *c = userdata;
+
+        return parse_duration_value(p, k, v, CONFIG_CONNECT_TIMEOUT_MIN, CONFIG_CONNECT_TIMEOUT_MAX,
+                                    "between 100ms and 1m", &c->connect_timeout);
+}
+
+static int parse_request_timeout(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        Config *c = userdata;
+
+        return parse_duration_value(p, k, v, CONFIG_REQUEST_TIMEOUT_MIN, CONFIG_REQUEST_TIMEOUT_MAX,
+                                    "between 1s and 5m", &c->request_timeout);
+}
+
+static int parse_refresh_margin(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        Config *c = userdata;
+
+        return parse_duration_value(p, k, v, CONFIG_REFRESH_MARGIN_MIN, CONFIG_REFRESH_MARGIN_MAX,
+                                    "between 0s and 11h (ECR tokens expire after 12h)", &c->refresh_margin);
+}
+
+static int parse_concurrency(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        Config *c = userdata;
+        const char *s = scalar_value(v);
+        size_t n = strlen(s);
+        unsigned u = 0;
+
+        if (n == 0 || strspn(s, "0123456789") != n || (s[0] == '0' && n > 1))
+                return parser_error(p, &v->start_mark, k->name,
+                                    "%s is not a whole number (write e.g. 8; it must be between 1 and 64)", QUOTE_EVENT(v));
+        for (size_t i = 0; i < n && u <= CONFIG_CONCURRENCY_MAX; i++)
+                u = u * 10 + (unsigned) (s[i] - '0');
+        if (u < CONFIG_CONCURRENCY_MIN || u > CONFIG_CONCURRENCY_MAX)
+                return parser_error(p, &v->start_mark, k->name, "%s is out of range; it must be between 1 and 64",
+                                    QUOTE_EVENT(v));
+        c->concurrency = u;
+        return 0;
+}
+
+/* Why s is not "HOST:PORT", "[IPv6]:PORT" or ":PORT" (HOST an IPv4 address or "localhost", port
+ * 1..65535 in decimal without leading zeros), as a phrase following the quoted value; NULL if it is. */
+static const char *listen_problem(const char *s) {
+        char host[INET6_ADDRSTRLEN + 1];
+        unsigned char addr[sizeof(struct in6_addr)];
+        const char *port;
+        unsigned long val = 0;
+        size_t n;
+
+        for (const char *c = s; *c; c++)
+                if ((unsigned char) *c <= ' ' || *c == 0x7f)
+                        return "contains whitespace or control characters";
+
+        if (s[0] == '[') {
+                const char *close = strchr(s, ']');
+
+                if (!close)
+                        return "has a malformed IPv6 address (no closing \"]\")";
+                n = (size_t) (close - s - 1);
+                if (n == 0 || n >= sizeof(host))
+                        return "has a malformed IPv6 address";
+                memcpy(host, s + 1, n);
+                host[n] = 0;
+                if (inet_pton(AF_INET6, host, addr) != 1)
+                        return "has a malformed IPv6 address";
+                if (close[1] != ':')
+                        return "has no \":PORT\" after the IPv6 address (write e.g. \"[::1]:9090\")";
+                port = close + 2;
+        } else {
+                const char *colon = strrchr(s, ':');
+
+                if (!colon)
+                        return "has no port (write e.g. \"127.0.0.1:9090\", \"[::1]:9090\" or \":9090\")";
+                n = (size_t) (colon - s);
+                if (memchr(s, ':', n))
+                        return "has an IPv6 address without brackets (write e.g. \"[::1]:9090\")";
+                if (n > 0) {
+                        if (n >= sizeof(host))
+                                return "has a host that is not an IP address or \"localhost\" (names are not resolved)";
+                        memcpy(host, s, n);
+                        host[n] = 0;
+                        if (!streq(host, "localhost") && inet_pton(AF_INET, host, addr) != 1)
+                                return "has a host that is not an IP address or \"localhost\" (names are not resolved)";
+                }
+                port = colon + 1;
+        }
+
+        n = strlen(port);
+        if (n == 0 || n > 5 || strspn(port, "0123456789") != n || port[0] == '0')
+                return "has an invalid port (1 to 65535)";
+        for (size_t i = 0; i < n; i++)
+                val = val * 10 + (unsigned long) (port[i] - '0');
+        if (val > 65535)
+                return "has an invalid port (1 to 65535)";
+        return NULL;
+}
+
+static int parse_health(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        return parse_mapping(p, v, health_keys, ELEMENTSOF(health_keys), userdata, "in the \"health\" mapping");
+}
+
+static int parse_health_listen(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        Config *c = userdata;
+        const char *problem = listen_problem(scalar_value(v));
+
+        if (problem)
+                return parser_error(p, &v->start_mark, key_label(k), "%s %s", QUOTE_EVENT(v), problem);
+        return strdup_to(&c->health_listen, scalar_value(v));
+}
+
+static int parse_metrics(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        return parse_mapping(p, v, metrics_keys, ELEMENTSOF(metrics_keys), userdata, "in the \"metrics\" mapping");
+}
+
+static int file_use_add(ConfigParser *p, const char *path, const char *key, const yaml_mark_t *mark, size_t registry);
+
+static int parse_metrics_textfile(ConfigParser *p, const ConfigKey *k, const yaml_event_t *v, void *userdata) {
+        Config *c = userdata;
+        size_t n;
+        int r;
+
+        r = parse_path_value(p, k, v, &c->metrics_textfile);
+        if (r < 0)
+                return r;
+        n = strlen(c->metrics_textfile);
+        /* node_exporter's textfile collector reads only files named *.prom. */
+        if (n < 5 || !streq(c->metrics_textfile + n - 5, ".prom"))
+                return parser_error(p, &v->start_mark, key_label(k),
+                                    "%s does not end in \".prom\"; node_exporter's textfile collector reads only *.prom files",
+                                    QUOTE_EVENT(v));
+        return file_use_add(p, c->metrics_textfile, key_label(k), &v->start_mark, SIZE_MAX);
+}
+
+/* Refuses path if an earlier output uses it too (only registries sharing a dockerConfigFile may;
+ * not two entries for the same registry, which would overwrite each other's credentials), and
+ * records it. key and path must live as long as p->config. */
+static int file_use_add(ConfigParser *p, const char *path, const char *key, const yaml_mark_t *mark, size_t registry) {
+        const Config *c = p->config;
+        FileUse *a;
+
+        for (size_t i = 0; i < p->n_file_uses; i++) {
+                const FileUse *o = &p->file_uses[i];
+                const char *q;
+
+                if (!streq(o->path, path))
+                        continue;
+                q = QUOTE(path, strlen(path));
+                if (streq(o->key, "dockerConfigFile") && streq(key, "dockerConfigFile")) {
+                        const Registry *x = &c->registries[o->registry], *y = &c->registries[registry];
+
+                        if (streq(x->registry_id, y->registry_id) && streq(x->region, y->region))
+                                return parser_error(p, mark, key,
+                                                    "%s is also the dockerConfigFile at line %zu, column %zu of an entry for "
+                                                    "the same registry (%s in %s); the two would overwrite each other's "
+                                                    "credentials", q, o->mark.line + 1, o->mark.column + 1,
+                                                    y->registry_id, y->region);
+                        continue;
+                }
+                if (streq(o->key, "passwordFile") && streq(key, "passwordFile"))
+                        return parser_error(p, mark, key,
+                                            "%s is also the passwordFile at line %zu, column %zu; each registry needs its own file",
+                                            q, o->mark.line + 1, o->mark.column + 1);
+                return parser_error(p, mark, key,
+                                    "%s is also the %s at line %zu, column %zu; one file cannot be two of a password "
+                                    "file, a docker config file and the metrics textfile",
+                                    q, o->key, o->mark.line + 1, o->mark.column + 1);
+        }
+
+        a = reallocarray(p->file_uses, p->n_file_uses + 1, sizeof(FileUse));
+        if (!a)
+                return -ENOMEM;
+        p->file_uses = a;
+        a[p->n_file_uses++] = (FileUse) {
+                .path = path,
+                .key = key,
+                .mark = *mark,
+                .registry = registry,
+        };
+        return 0;
+}
+
+/* Moves the registry into the config, then checks and records its output files in document order. */
 static int config_add_registry(ConfigParser *p, RegistryParse *rp) {
         Config *c = p->config;
         Registry *a;
-        yaml_mark_t *m;
+        size_t i;
+        struct RegistryFile {
+                const char *path, *key;
+                const yaml_mark_t *mark;
+        } files[2] = {
+                { rp->registry.password_file,      "passwordFile",     &rp->password_file_mark      },
+                { rp->registry.docker_config_file, "dockerConfigFile", &rp->docker_config_file_mark },
+        };
+        int r;
+
+        if (files[0].path && files[1].path && files[1].mark->index < files[0].mark->index) {
+                struct RegistryFile t = files[0];
+                files[0] = files[1];
+                files[1] = t;
+        }
 
         a = reallocarray(c->registries, c->n_registries + 1, sizeof(Registry));
         if (!a)
                 return -ENOMEM;
         c->registries = a;
-        m = reallocarray(p->password_file_marks, c->n_registries + 1, sizeof(yaml_mark_t));
-        if (!m)
-                return -ENOMEM;
-        p->password_file_marks = m;
-
-        m[c->n_registries] = rp->password_file_mark;
-        a[c->n_registries++] = rp->registry;
+        i = c->n_registries++;
+        a[i] = rp->registry;
         rp->registry = (Registry) {};
+
+        for (size_t f = 0; f < ELEMENTSOF(files); f++) {
+                if (!files[f].path)
+                        continue;
+                /* The strings now belong to the config's copy of the registry; so do the paths. */
+                r = file_use_add(p, files[f].path, files[f].key, files[f].mark, i);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -859,27 +1238,26 @@ static int parse_registry(ConfigParser *p, const yaml_event_t *start) {
         _cleanup_(registry_parse_done) RegistryParse rp = {
                 .registry = {
                         .file_mode = CONFIG_FILE_MODE_DEFAULT,
+                        .on_refresh_timeout = CONFIG_ON_REFRESH_TIMEOUT_DEFAULT,
                         .line = (unsigned) start->start_mark.line + 1,
                         .column = (unsigned) start->start_mark.column + 1,
                 },
         };
-        const Config *c = p->config;
         int r;
 
         r = parse_mapping(p, start, registry_keys, ELEMENTSOF(registry_keys), &rp, "in this registry entry");
         if (r < 0)
                 return r;
+        if (!rp.registry.password_file && !rp.registry.docker_config_file)
+                return parser_error(p, &start->start_mark, NULL,
+                                    "this registry entry needs passwordFile or dockerConfigFile (or both): "
+                                    "where to write the password");
         if (!rp.registry.role_arn && rp.registry.external_id)
                 return parser_error(p, &rp.external_id_mark, "externalId", "only applies together with roleArn");
         if (!rp.registry.role_arn && rp.registry.role_session_name)
                 return parser_error(p, &rp.role_session_name_mark, "roleSessionName", "only applies together with roleArn");
-
-        for (size_t i = 0; i < c->n_registries; i++)
-                if (streq(c->registries[i].password_file, rp.registry.password_file))
-                        return parser_error(p, &rp.password_file_mark, "passwordFile",
-                                            "%s is also the passwordFile at line %zu, column %zu; each registry needs its own file",
-                                            QUOTE(rp.registry.password_file, strlen(rp.registry.password_file)),
-                                            p->password_file_marks[i].line + 1, p->password_file_marks[i].column + 1);
+        if (!rp.registry.on_refresh && rp.on_refresh_timeout_given)
+                return parser_error(p, &rp.on_refresh_timeout_mark, "onRefreshTimeout", "only applies together with onRefresh");
 
         return config_add_registry(p, &rp);
 }
@@ -897,7 +1275,8 @@ static int parse_registries(ConfigParser *p, const ConfigKey *k, const yaml_even
                         return 0;
                 if (item.type != YAML_MAPPING_START_EVENT)
                         return parser_error(p, &item.start_mark, k->name,
-                                            "each entry must be a mapping with registryId, region and passwordFile, got %s",
+                                            "each entry must be a mapping with registryId, region and passwordFile or "
+                                            "dockerConfigFile, got %s",
                                             event_kind(&item));
                 if (p->config->n_registries >= CONFIG_REGISTRIES_MAX)
                         return parser_error(p, &item.start_mark, k->name, "too many entries (at most %d)",
@@ -987,6 +1366,10 @@ int config_load_buffer(const char *name, const void *data, size_t len, Config **
         if (!p.config)
                 return -ENOMEM;
         p.config->interval = CONFIG_INTERVAL_DEFAULT;
+        p.config->concurrency = CONFIG_CONCURRENCY_DEFAULT;
+        p.config->connect_timeout = CONFIG_CONNECT_TIMEOUT_DEFAULT;
+        p.config->request_timeout = CONFIG_REQUEST_TIMEOUT_DEFAULT;
+        p.config->refresh_margin = CONFIG_REFRESH_MARGIN_DEFAULT;
         p.config->path = strdup(p.name);
         if (!p.config->path)
                 return -ENOMEM;
@@ -1068,7 +1451,7 @@ const Registry *config_find_registry_by_file(const Config *c, const char *passwo
                 want = normalized;
 
         for (size_t i = 0; i < c->n_registries; i++)
-                if (streq(c->registries[i].password_file, want))
+                if (streq_ptr(c->registries[i].password_file, want))
                         return &c->registries[i];
         return NULL;
 }

@@ -57,8 +57,9 @@ static int check_config(const Config *c, const char *path, bool verbose) {
                 url = aws_ecr_endpoint(r->region, r->endpoint, &error);
                 if (p && r->role_arn)
                         role_who = credentials_provider_describe_registry(p, r);
-                printf("  %s/%s -> %s (mode %04o)\n    endpoint: %s\n    credentials: %s\n", r->registry_id, r->region,
-                       r->password_file, (unsigned) r->file_mode, url ?: error ?: "?", role_who ?: who ?: "?");
+                printf("  %s/%s -> %s%s%s (mode %04o)\n    endpoint: %s\n    credentials: %s\n", r->registry_id, r->region,
+                       r->password_file ?: "", r->password_file && r->docker_config_file ? ", " : "",
+                       r->docker_config_file ?: "", (unsigned) r->file_mode, url ?: error ?: "?", role_who ?: who ?: "?");
         }
         credentials_provider_free(p);
         http_client_free(http);
@@ -137,6 +138,7 @@ int main(int argc, char *argv[]) {
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGCHLD); /* onRefresh and credential_process children, reaped by the loop */
         sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
 

@@ -5,6 +5,10 @@
 
 #include "aws.h"
 #include "credentials.h"
+#include "dockerconfig.h"
+#include "health.h"
+#include "hook.h"
+#include "metrics.h"
 #include "duration.h"
 #include "ecr.h"
 #include "http.h"
@@ -16,16 +20,13 @@
 /* READY=1 is sent after the first cycle, or after this long, whichever comes first; the unit's
  * TimeoutStartSec= must be larger. */
 #define STARTUP_DEADLINE (60 * USEC_PER_SEC)
-#define CONNECT_TIMEOUT_MS 10000U
-#define REQUEST_TIMEOUT_MS 30000U
-#define MAX_CONCURRENCY 8U
 /* Attempts per refresh for transient errors, as in the SDKs' standard retry mode. */
 #define MAX_ATTEMPTS 3U
 #define RETRY_BACKOFF_CAP (20 * USEC_PER_SEC)
 /* After a failed refresh, try again after this, doubling up to the interval. */
 #define FAILURE_BACKOFF_MIN (30 * USEC_PER_SEC)
-/* Refresh when the token has less than this left, whatever the interval says. */
-#define EXPIRY_MARGIN USEC_PER_HOUR
+/* The metrics textfile is rewritten at most this often (once per burst of refreshes). */
+#define METRICS_DELAY USEC_PER_SEC
 #define MIN_REFRESH_SPACING USEC_PER_MINUTE
 #define CLOCK_SKEW_THRESHOLD (4 * USEC_PER_MINUTE)
 
@@ -47,6 +48,7 @@ typedef struct RegistryState {
         usec_t expires_at;   /* CLOCK_REALTIME, 0 if unknown */
         unsigned failures;   /* consecutive */
         char *last_error;    /* short cause for STATUS, NULL after a success */
+        Hook *hook;          /* onRefresh command still running, or NULL */
         usec_t started;      /* CLOCK_MONOTONIC start of the refresh in progress or last ended */
         usec_t last_duration;
         uint64_t refreshes_total, failures_total;
@@ -72,14 +74,26 @@ struct Manager {
         bool ready;
         bool stopping;
         bool dispatching, dispatch_again;
+        bool oneshot_done;      /* oneshot: every registry was tried; exit once no onRefresh runs */
+        int exit_code;
         int64_t clock_offset_usec; /* server time minus local time, after a skew error */
         char *reload_error;
         RegistryReport *report; /* the last snapshot handed out */
         unsigned request_timeout_ms; /* never more than half of WatchdogSec= */
+        unsigned connect_timeout_ms;
+        HealthServer *health;
+        char *health_listen;        /* what health is bound to */
+        sd_event_source *metrics_timer;
 };
 
 static void dispatch(Manager *m);
 static void update_status(Manager *m);
+static void schedule_metrics(Manager *m);
+static int on_metrics_timer(sd_event_source *source, uint64_t usec, void *userdata);
+static bool hooks_running(Manager *m);
+static int write_outputs(RegistryState *s, const EcrToken *token, char **error);
+static void run_hook(RegistryState *s);
+static int manager_report(void *userdata, Report *ret);
 
 static usec_t now_monotonic(Manager *m) {
         uint64_t t;
@@ -128,6 +142,7 @@ static RegistryState *state_free(RegistryState *s) {
         if (!s)
                 return NULL;
         state_abort(s);
+        hook_free(s->hook);
         free(s->label);
         free(s->last_error);
         free(s);
@@ -142,7 +157,15 @@ static void initial_done(Manager *m) {
                         all_ok = false;
 
         if (m->oneshot) {
-                sd_event_exit(m->event, all_ok ? EXIT_OK : EXIT_REFRESH_FAILED);
+                /* The cycle's onRefresh commands finish first; their outcome does not change the exit
+                 * status (the files were written). The metrics are written now, not after a delay. */
+                m->oneshot_done = true;
+                m->exit_code = all_ok ? EXIT_OK : EXIT_REFRESH_FAILED;
+                if (m->metrics_timer)
+                        (void) sd_event_source_set_enabled(m->metrics_timer, SD_EVENT_OFF);
+                (void) on_metrics_timer(NULL, 0, m);
+                if (!hooks_running(m))
+                        sd_event_exit(m->event, m->exit_code);
                 return;
         }
         if (!m->ready) {
@@ -176,7 +199,7 @@ static void state_finish(RegistryState *s, bool ok, const char *cause, const cha
                 /* Expiry-aware: never let a token get within the margin of its end. */
                 if (s->expires_at != USEC_INFINITY && s->expires_at > 0) {
                         usec_t left = s->expires_at > s->last_success ? s->expires_at - s->last_success : 0;
-                        usec_t until_margin = left > EXPIRY_MARGIN ? left - EXPIRY_MARGIN : 0;
+                        usec_t until_margin = left > m->config->refresh_margin ? left - m->config->refresh_margin : 0;
                         delay = MIN(delay, until_margin);
                 }
                 delay = MAX(delay, MIN_REFRESH_SPACING);
@@ -197,6 +220,7 @@ static void state_finish(RegistryState *s, bool ok, const char *cause, const cha
                           detail && *detail ? ": " : "", detail ?: "", duration_format(delay, buf, sizeof(buf)));
         }
 
+        schedule_metrics(m);
         if (!s->first_done) {
                 s->first_done = true;
                 if (m->initial_pending > 0 && --m->initial_pending == 0)
@@ -279,17 +303,92 @@ static void on_ecr_done(HttpRequest *req, void *userdata) {
         if (r < 0)
                 return state_finish(s, false, "InvalidResponse", error ?: strerror(-r));
 
-        r = sink_write_atomic(s->reg->password_file, token.password, strlen(token.password), s->reg->file_mode, &error);
+        r = write_outputs(s, &token, &error);
         if (r < 0) {
                 ecr_token_done(&token);
                 return state_finish(s, false, "WriteFailed", error ?: strerror(-r));
         }
         s->expires_at = token.expires_at;
-        char when[64];
-        log_info("%s: wrote %s (token expires %s)", s->label, s->reg->password_file,
-                 format_timestamp(token.expires_at, when, sizeof(when)));
         ecr_token_done(&token);
+        run_hook(s); /* before state_finish(): in oneshot mode that may end the loop */
         state_finish(s, true, NULL, NULL);
+}
+
+static bool hooks_running(Manager *m) {
+        for (size_t i = 0; i < m->n_states; i++)
+                if (m->states[i]->hook)
+                        return true;
+        return false;
+}
+
+/* Every output of the registry: the password file and/or the docker config.json. */
+static int write_outputs(RegistryState *s, const EcrToken *token, char **error) {
+        const Registry *reg = s->reg;
+        char when[64];
+        int r;
+
+        format_timestamp(token->expires_at, when, sizeof(when));
+        if (reg->password_file) {
+                r = sink_write_atomic(reg->password_file, token->password, strlen(token->password), reg->file_mode, error);
+                if (r < 0)
+                        return r;
+                log_info("%s: wrote %s (token expires %s)", s->label, reg->password_file, when);
+        }
+        if (reg->docker_config_file) {
+                _cleanup_free_ char *host = NULL;
+                r = token->proxy_endpoint ? docker_registry_host(token->proxy_endpoint, &host) : -EINVAL;
+                if (r < 0)
+                        r = docker_registry_host_default(reg->registry_id, reg->region, &host);
+                if (r < 0)
+                        return r;
+                free(*error);
+                *error = NULL;
+                r = docker_config_merge(reg->docker_config_file, host, token->password, 0, error);
+                if (r < 0)
+                        return r;
+                log_info("%s: updated %s for %s (token expires %s)", s->label, reg->docker_config_file, host, when);
+        }
+        return 0;
+}
+
+static void on_hook_done(Hook *h, const HookResult *result, void *userdata) {
+        RegistryState *s = userdata;
+        Manager *m = s->manager;
+
+        s->hook = hook_free(h); /* the hook logged the outcome */
+        if (m->oneshot_done && !hooks_running(m))
+                sd_event_exit(m->event, m->exit_code);
+}
+
+/* onRefresh, after a successful write; never two at once for one registry. */
+static void run_hook(RegistryState *s) {
+        const Registry *reg = s->reg;
+        _cleanup_free_ char *e_id = NULL, *e_region = NULL, *e_pw = NULL, *e_docker = NULL;
+        char *env[5] = {};
+        size_t n = 0;
+
+        if (!reg->on_refresh)
+                return;
+        if (s->hook) {
+                log_warning("%s: onRefresh from the previous refresh is still running; not starting another.", s->label);
+                return;
+        }
+        if (asprintf(&e_id, "REGISTRY_ID=%s", reg->registry_id) < 0 || asprintf(&e_region, "REGION=%s", reg->region) < 0)
+                return (void) log_oom();
+        env[n++] = e_id;
+        env[n++] = e_region;
+        if (reg->password_file) {
+                if (asprintf(&e_pw, "PASSWORD_FILE=%s", reg->password_file) < 0)
+                        return (void) log_oom();
+                env[n++] = e_pw;
+        }
+        if (reg->docker_config_file) {
+                if (asprintf(&e_docker, "DOCKER_CONFIG_FILE=%s", reg->docker_config_file) < 0)
+                        return (void) log_oom();
+                env[n++] = e_docker;
+        }
+        (void) hook_run(s->manager->event, s->label, reg->on_refresh, env, reg->on_refresh_timeout, on_hook_done, s,
+                        &s->hook);
 }
 
 static void send_request(RegistryState *s, AwsCredentials *creds) {
@@ -306,7 +405,7 @@ static void send_request(RegistryState *s, AwsCredentials *creds) {
         r = ecr_request_new(m->http, url, s->reg->region, s->reg->registry_id, creds, when, &s->req);
         if (r < 0)
                 return state_finish(s, false, "RequestFailed", strerror(-r));
-        http_request_set_timeouts(s->req, MIN(CONNECT_TIMEOUT_MS, m->request_timeout_ms), m->request_timeout_ms);
+        http_request_set_timeouts(s->req, MIN(m->connect_timeout_ms, m->request_timeout_ms), m->request_timeout_ms);
         r = http_request_start(s->req, on_ecr_done, s);
         if (r < 0)
                 return state_finish(s, false, "RequestFailed", strerror(-r));
@@ -385,7 +484,7 @@ static void dispatch_once(Manager *m) {
                 RegistryState *s = m->states[i];
                 if (s->in_flight)
                         continue;
-                if (s->next_due <= now && m->running < MAX_CONCURRENCY)
+                if (s->next_due <= now && m->running < m->config->concurrency)
                         state_start(s);
                 if (m->stopping)
                         return;
@@ -399,7 +498,7 @@ static void dispatch_once(Manager *m) {
                 return;
         }
         /* Due but held back by the concurrency bound: a finishing request dispatches again. */
-        if (next <= now && m->running >= MAX_CONCURRENCY) {
+        if (next <= now && m->running >= m->config->concurrency) {
                 if (m->timer)
                         (void) sd_event_source_set_enabled(m->timer, SD_EVENT_OFF);
                 return;
@@ -461,7 +560,7 @@ static void update_status(Manager *m) {
 }
 
 /* ReportFn: a snapshot of every registry for the health endpoint and the metrics. */
-static _unused_ int manager_report(void *userdata, Report *ret) {
+static int manager_report(void *userdata, Report *ret) {
         Manager *m = userdata;
         RegistryReport *r = reallocarray(m->report, MAX(m->n_states, (size_t) 1), sizeof(RegistryReport));
 
@@ -473,7 +572,7 @@ static _unused_ int manager_report(void *userdata, Report *ret) {
                 r[i] = (RegistryReport) {
                         .registry_id = s->reg->registry_id,
                         .region = s->reg->region,
-                        .password_file = s->reg->password_file,
+                        .password_file = s->reg->password_file ?: s->reg->docker_config_file,
                         .last_success = s->last_success,
                         .expires_at = s->expires_at,
                         .last_duration = s->last_duration,
@@ -484,6 +583,71 @@ static _unused_ int manager_report(void *userdata, Report *ret) {
                 };
         }
         *ret = (Report) { .registries = r, .n = m->n_states, .now = now_realtime() };
+        return 0;
+}
+
+static int on_metrics_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        _cleanup_free_ char *error = NULL;
+        Report report;
+        int r;
+
+        if (!m->config->metrics_textfile)
+                return 0;
+        r = manager_report(m, &report);
+        if (r >= 0)
+                r = metrics_write_textfile(m->config->metrics_textfile, &report, &error);
+        if (r < 0)
+                log_warning("Cannot write metrics: %s", error ?: strerror(-r));
+        return 0;
+}
+
+/* Rewrites the node_exporter textfile once per burst of refreshes. */
+static void schedule_metrics(Manager *m) {
+        if (!m->config->metrics_textfile || m->stopping)
+                return;
+        if (m->metrics_timer) {
+                int enabled = SD_EVENT_OFF;
+                (void) sd_event_source_get_enabled(m->metrics_timer, &enabled);
+                if (enabled != SD_EVENT_OFF)
+                        return;
+                (void) sd_event_source_set_time(m->metrics_timer, now_monotonic(m) + METRICS_DELAY);
+                (void) sd_event_source_set_enabled(m->metrics_timer, SD_EVENT_ONESHOT);
+        } else if (sd_event_add_time(m->event, &m->metrics_timer, CLOCK_MONOTONIC, now_monotonic(m) + METRICS_DELAY, 0,
+                                     on_metrics_timer, m) >= 0)
+                (void) sd_event_source_set_description(m->metrics_timer, "metrics");
+}
+
+/* Request timeouts from the config, never above half of WatchdogSec= (the loop never blocks, but a
+ * request outliving that would hold a registry's refresh back for too long). */
+static void apply_timeouts(Manager *m) {
+        uint64_t wd;
+
+        m->request_timeout_ms = (unsigned) (m->config->request_timeout / USEC_PER_MSEC);
+        m->connect_timeout_ms = (unsigned) (m->config->connect_timeout / USEC_PER_MSEC);
+        if (sd_watchdog_enabled(false, &wd) > 0 && wd / 2 / USEC_PER_MSEC < m->request_timeout_ms)
+                m->request_timeout_ms = (unsigned) MAX(wd / 2 / USEC_PER_MSEC, (uint64_t) 1000);
+}
+
+/* Starts, moves or stops the health endpoint as the config says. */
+static int apply_health(Manager *m) {
+        const char *listen = m->config->health_listen;
+        int r;
+
+        if (streq_ptr(listen, m->health_listen) && (!listen || m->health))
+                return 0;
+        m->health = health_server_free(m->health);
+        free(m->health_listen);
+        m->health_listen = NULL;
+        if (!listen)
+                return 0;
+        r = health_server_new(m->event, listen, manager_report, m, &m->health);
+        if (r < 0)
+                return r;
+        m->health_listen = strdup(listen);
+        if (!m->health_listen)
+                return -ENOMEM;
+        log_info("Serving /health and /metrics on %s.", listen);
         return 0;
 }
 
@@ -500,11 +664,12 @@ static int build_states(Manager *m, const Config *c, RegistryState ***ret, size_
                         RegistryState *o = m->states[j];
                         if (!o)
                                 continue;
-                        if (streq(o->reg->password_file, reg->password_file) && streq(o->reg->registry_id, reg->registry_id) &&
+                        if (streq_ptr(o->reg->password_file, reg->password_file) && streq(o->reg->registry_id, reg->registry_id) &&
                             streq(o->reg->region, reg->region) && streq_ptr(o->reg->endpoint, reg->endpoint) &&
                             o->reg->file_mode == reg->file_mode && streq_ptr(o->reg->role_arn, reg->role_arn) &&
                             streq_ptr(o->reg->external_id, reg->external_id) &&
-                            streq_ptr(o->reg->role_session_name, reg->role_session_name)) {
+                            streq_ptr(o->reg->role_session_name, reg->role_session_name) &&
+                            streq_ptr(o->reg->docker_config_file, reg->docker_config_file)) {
                                 reuse = o;
                                 m->states[j] = NULL;
                                 break;
@@ -568,6 +733,11 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
         m->n_states = n;
         config_free(m->config);
         m->config = TAKE_PTR(c);
+        apply_timeouts(m);
+        r = apply_health(m);
+        if (r < 0)
+                log_error_errno(r, "Cannot serve the health endpoint on %s: %m", m->config->health_listen);
+        schedule_metrics(m);
         if (!m->ready) {
                 m->initial_pending = 0;
                 for (size_t i = 0; i < m->n_states; i++)
@@ -649,10 +819,10 @@ int manager_new(Config *config, const char *config_path, bool oneshot, Manager *
                 if (r < 0)
                         return r;
         }
-        m->request_timeout_ms = REQUEST_TIMEOUT_MS;
-        uint64_t wd;
-        if (sd_watchdog_enabled(false, &wd) > 0 && wd / 2 / USEC_PER_MSEC < m->request_timeout_ms)
-                m->request_timeout_ms = (unsigned) MAX(wd / 2 / USEC_PER_MSEC, (uint64_t) 1000);
+        apply_timeouts(m);
+        r = apply_health(m);
+        if (r < 0)
+                return r;
 
         /* Pings WATCHDOG=1 at half of WatchdogSec= whenever the loop turns; a no-op without one. */
         r = sd_event_set_watchdog(m->event, true);
@@ -675,6 +845,9 @@ Manager *manager_free(Manager *m) {
         free(m->states);
         credentials_provider_free(m->creds);
         http_client_free(m->http);
+        health_server_free(m->health);
+        free(m->health_listen);
+        sd_event_source_disable_unref(m->metrics_timer);
         sd_event_source_disable_unref(m->timer);
         sd_event_source_disable_unref(m->startup_timer);
         sd_event_source_disable_unref(m->sig_term);

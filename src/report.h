@@ -28,11 +28,13 @@ typedef int (*ReportFn)(void *userdata, Report *ret);
 
 /* Does the registry's output hold a token that is valid at `now`? True when a refresh succeeded at
  * some point and either the token's expiry is known and still ahead (a failing refresh does not
- * matter yet), or the expiry is unknown and the last refresh succeeded. */
+ * matter yet), or the expiry is unknown and the last refresh succeeded. An expiry at or before the
+ * last success counts as unknown: the token was "expired" when it arrived, so the clocks disagree
+ * (AWS checks tokens by its own clock) or an emulator answers a fixed date. */
 static inline bool registry_report_token_valid(const RegistryReport *r, usec_t now) {
         if (r->last_success == 0)
                 return false;
-        if (r->expires_at != 0 && r->expires_at != USEC_INFINITY)
+        if (r->expires_at != 0 && r->expires_at != USEC_INFINITY && r->expires_at > r->last_success)
                 return r->expires_at > now;
         return !r->last_error;
 }
