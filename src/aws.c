@@ -252,15 +252,15 @@ static char *xml_element(const char *body, const char *name) {
         return strndup(a, (size_t) (b - a));
 }
 
-int aws_parse_error(const HttpRequest *r, char **ret_code, char **ret_message) {
+int aws_parse_error_body(long status, const char *error_type, const char *body, size_t len, char **ret_code,
+                         char **ret_message) {
         _cleanup_free_ char *code = NULL, *message = NULL;
-        size_t len;
-        const char *body = http_request_body(r, &len);
-        const char *hdr = http_request_header(r, "x-amzn-ErrorType");
         json_object *j = NULL;
 
-        if (hdr && *hdr)
-                code = clean_code(hdr);
+        if (!body)
+                len = 0;
+        if (error_type && *error_type)
+                code = clean_code(error_type);
 
         if (len > 0) {
                 json_tokener *tok = json_tokener_new();
@@ -284,7 +284,14 @@ int aws_parse_error(const HttpRequest *r, char **ret_code, char **ret_message) {
                     json_object_is_type(v, json_type_string))
                         message = one_line(json_object_get_string(v), 300);
         } else if (len > 0 && memchr(body, '<', len)) {
-                _cleanup_free_ char *c = xml_element(body, "Code"), *m = xml_element(body, "Message");
+                /* The XML helpers need a terminated string: the body may be any bytes. */
+                _cleanup_free_ char *copy = strndup(body, len);
+                if (!copy) {
+                        if (j)
+                                json_object_put(j);
+                        return -ENOMEM;
+                }
+                _cleanup_free_ char *c = xml_element(copy, "Code"), *m = xml_element(copy, "Message");
                 if (!code && c)
                         code = clean_code(c);
                 if (m)
@@ -293,31 +300,46 @@ int aws_parse_error(const HttpRequest *r, char **ret_code, char **ret_message) {
         if (j)
                 json_object_put(j);
 
-        if (!code && asprintf(&code, "HTTP %ld", http_request_status(r)) < 0)
+        /* An empty or unusable code ("#", ":x") says nothing: fall back to the status. */
+        if (code && !*code) {
+                free(code);
+                code = NULL;
+        }
+        if (!code && asprintf(&code, "HTTP %ld", status) < 0)
                 return -ENOMEM;
         if (!message && !(message = strdup("")))
-                return -ENOMEM;
-        if (!code)
                 return -ENOMEM;
         *ret_code = TAKE_PTR(code);
         *ret_message = TAKE_PTR(message);
         return 0;
 }
 
+int aws_parse_error(const HttpRequest *r, char **ret_code, char **ret_message) {
+        size_t len;
+        const char *body = http_request_body(r, &len);
+
+        return aws_parse_error_body(http_request_status(r), http_request_header(r, "x-amzn-ErrorType"), body, len,
+                                    ret_code, ret_message);
+}
+
 void aws_scrub(char *s, const char *secret) {
+        static const char red[] = "[redacted]";
         size_t n;
         char *p;
 
         if (!s || isempty(secret))
                 return;
         n = strlen(secret);
+        /* Search on after each replacement: a secret found in "[redacted]" itself must not loop. */
         while ((p = strstr(s, secret))) {
-                static const char red[] = "[redacted]";
                 if (n >= sizeof(red) - 1) {
                         memcpy(p, red, sizeof(red) - 1);
                         memmove(p + sizeof(red) - 1, p + n, strlen(p + n) + 1);
-                } else
+                        s = p + sizeof(red) - 1;
+                } else {
                         memset(p, '*', n);
+                        s = p + n;
+                }
         }
 }
 
@@ -347,9 +369,12 @@ bool aws_error_is_transient(long status, const char *code) {
 }
 
 bool aws_error_is_clock_skew(const char *code) {
+        /* AccessDeniedException too: some services answer a skewed signature with it. Callers only
+         * act on these when the answer's Date is minutes away from our clock. */
         static const char *const codes[] = {
                 "RequestTimeTooSkewed", "RequestExpired",      "InvalidSignatureException",
                 "SignatureDoesNotMatch", "AuthFailure",        "RequestInTheFuture",
+                "AccessDeniedException",
         };
         if (!code)
                 return false;
@@ -394,8 +419,12 @@ int aws_parse_timestamp(const char *s, usec_t *ret) {
         if (*p == 'Z' || *p == 'z')
                 p++;
         else if (*p == '+' || *p == '-') {
-                int hh, mm;
-                if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+                /* Exactly "+HH:MM": sscanf("%2d:%2d") took "+07:0" and then stepped past the NUL. */
+                if (!isdigit((unsigned char) p[1]) || !isdigit((unsigned char) p[2]) || p[3] != ':' ||
+                    !isdigit((unsigned char) p[4]) || !isdigit((unsigned char) p[5]))
+                        return -EINVAL;
+                int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
+                if (hh > 23 || mm > 59)
                         return -EINVAL;
                 offset = (hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
                 p += 6;

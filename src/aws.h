@@ -45,6 +45,10 @@ int aws_request_new_signed(HttpClient *http, const char *url, const char *region
  * the x-amzn-ErrorType header, or XML (<Code>, <Message>). Falls back to "HTTP <status>". The
  * message is cut to one line of at most 300 characters. Returns 0 or -ENOMEM. */
 int aws_parse_error(const HttpRequest *r, char **ret_code, char **ret_message);
+/* The same from the parts of a response: status, the x-amzn-ErrorType header (or NULL) and the body
+ * (len bytes, any content, need not be NUL-terminated). The code is never empty. */
+int aws_parse_error_body(long status, const char *error_type, const char *body, size_t len, char **ret_code,
+                         char **ret_message);
 
 /* Replaces every occurrence of secret in s (in place) with "[redacted]" when it fits, else '*'s. */
 void aws_scrub(char *s, const char *secret);
@@ -52,6 +56,8 @@ void aws_scrub(char *s, const char *secret);
 /* Error classes of the SDKs' standard retry mode. */
 bool aws_error_is_throttling(const char *code);
 bool aws_error_is_transient(long status, const char *code);
+/* May this error come from a skewed clock (to be retried once with the server's Date, when that is
+ * more than a few minutes off)? */
 bool aws_error_is_clock_skew(const char *code);
 
 /* Parses an AWS timestamp: epoch seconds (with fraction) or ISO-8601 "2026-01-02T03:04:05Z" /

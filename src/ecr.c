@@ -54,10 +54,14 @@ int ecr_parse_response(const char *body, size_t len, EcrToken *ret, char **ret_e
                 return -ENOMEM;
         root = json_tokener_parse_ex(tok, body, (int) MIN(len, (size_t) INT32_MAX));
         if (json_tokener_get_error(tok) != json_tokener_success || !root) {
-                const char *why = json_tokener_error_desc(json_tokener_get_error(tok));
+                enum json_tokener_error e = json_tokener_get_error(tok);
+                /* "continue" is json-c's way of saying the text ended inside a value. */
+                const char *why = e == json_tokener_continue ? "unexpected end of data" : json_tokener_error_desc(e);
                 json_tokener_free(tok);
                 if (root)
                         json_object_put(root);
+                if (e == json_tokener_success)
+                        return fail(ret_error, "response has no authorizationData list");
                 if (ret_error && asprintf(ret_error, "response is not valid JSON (%s)", why) < 0)
                         *ret_error = NULL;
                 return -EBADMSG;

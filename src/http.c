@@ -3,6 +3,10 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "http.h"
 #include "log.h"
@@ -12,9 +16,12 @@
 
 struct HttpClient {
         sd_event *event;
-        CURLM *multi;
+        CURLM *multi;        /* NULL while idle: created by the first request, freed when all are done */
+        CURLSH *share;       /* TLS sessions and DNS answers, which outlive the idle periods */
         sd_event_source *timer;
-        char *ca_file;
+        sd_event_source *idle; /* releases the multi handle once nothing runs */
+        char *ca_file;       /* CURLOPT_CAINFO, or NULL for curl's default */
+        bool no_ca_path;     /* set CURLOPT_CAPATH to NULL */
         unsigned n_running;
         HttpRequest *requests; /* every live request, for cleanup */
 };
@@ -80,6 +87,8 @@ static void check_done(HttpClient *c) {
                 if (r->done)
                         r->done(r, r->userdata);
         }
+        if (c->n_running == 0 && c->multi)
+                (void) sd_event_source_set_enabled(c->idle, SD_EVENT_ONESHOT);
 }
 
 static int on_curl_timer(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -115,7 +124,9 @@ static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userdata) {
                 if (r >= 0)
                         r = sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
         } else {
-                r = sd_event_add_time(c->event, &c->timer, CLOCK_MONOTONIC, when, 0, on_curl_timer, c);
+                /* Accuracy 1 us: curl's timeouts and happy-eyeballs delays are meant to the
+                 * millisecond, not sd-event's default 250 ms slack. */
+                r = sd_event_add_time(c->event, &c->timer, CLOCK_MONOTONIC, when, 1, on_curl_timer, c);
                 if (r >= 0)
                         (void) sd_event_source_set_description(c->timer, "curl-timer");
         }
@@ -181,29 +192,118 @@ static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
+static int multi_new(HttpClient *c) {
+        if (c->multi)
+                return 0;
+        c->multi = curl_multi_init();
+        if (!c->multi)
+                return -ENOMEM;
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+        return 0;
+}
+
+/* Once no request runs, close the idle connections: each one keeps its own TLS credentials, with
+ * every CA certificate parsed (~4 MiB with the system store), and refreshes are minutes apart,
+ * far beyond curl's 118 s limit for reusing a connection. Connections are reused within a burst;
+ * TLS sessions (in the share) survive. */
+static int on_idle(sd_event_source *s, void *userdata) {
+        HttpClient *c = userdata;
+
+        if (c->n_running > 0 || !c->multi)
+                return 0;
+        curl_multi_cleanup(c->multi); /* may still call curl_socket_cb(), which needs c->multi */
+        c->multi = NULL;
+        if (c->timer)
+                (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+#ifdef __GLIBC__
+        /* The burst's memory is free but scattered; give its pages back for the long sleep. */
+        (void) malloc_trim(0);
+#endif
+        return 0;
+}
+
+/* GnuTLS parses the CA certificates anew for every TLS connection (curl 7.88 caches nothing for it:
+ * CURLOPT_CA_CACHE_TIMEOUT is OpenSSL-only, CURLOPT_SSL_CTX_FUNCTION and CURLOPT_CAINFO_BLOB are
+ * not built in). Debian's libcurl3-gnutls has no default CAINFO and CAPATH /etc/ssl/certs: ~290
+ * files, every CA in it three times over (NAME.pem, HASH.0 and ca-certificates.crt), ~30 ms and
+ * ~7 MiB per connection. update-ca-certificates builds that directory and its
+ * ca-certificates.crt from the same certificates, so parse only that file: the same trust, a
+ * third of the work. Returns 0 or -ENOMEM. */
+static int pick_trust_store(HttpClient *c, const char *ca_file) {
+        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+        if (ca_file) { /* AWS_CA_BUNDLE replaces the system store, as in the SDKs */
+                c->ca_file = strdup(ca_file);
+                c->no_ca_path = true;
+                return c->ca_file ? 0 : -ENOMEM;
+        }
+        if (!v->ssl_version || strncmp(v->ssl_version, "GnuTLS", 6) != 0)
+                return 0; /* OpenSSL looks CAPATH up lazily, by hash */
+#if LIBCURL_VERSION_NUM >= 0x075400
+        CURL *e = curl_easy_init();
+        char *def_file = NULL, *def_path = NULL;
+        int r = 0;
+
+        if (!e)
+                return -ENOMEM;
+        (void) curl_easy_getinfo(e, CURLINFO_CAINFO, &def_file);
+        (void) curl_easy_getinfo(e, CURLINFO_CAPATH, &def_path);
+        if (!isempty(def_path)) {
+                if (!isempty(def_file))
+                        c->no_ca_path = true;
+                else {
+                        _cleanup_free_ char *bundle = NULL;
+                        if (asprintf(&bundle, "%s/ca-certificates.crt", def_path) < 0)
+                                r = -ENOMEM;
+                        else if (access(bundle, R_OK) >= 0) {
+                                c->ca_file = TAKE_PTR(bundle);
+                                c->no_ca_path = true;
+                        }
+                }
+        }
+        curl_easy_cleanup(e);
+        if (r < 0)
+                return r;
+#endif
+        return 0;
+}
+
 int http_client_new(sd_event *e, const char *ca_file, HttpClient **ret) {
         HttpClient *c;
+        int r;
 
         c = calloc(1, sizeof(*c));
         if (!c)
                 return -ENOMEM;
         c->event = sd_event_ref(e);
-        if (ca_file) {
-                c->ca_file = strdup(ca_file);
-                if (!c->ca_file) {
-                        http_client_free(c);
-                        return -ENOMEM;
-                }
+        r = pick_trust_store(c, ca_file);
+        if (r < 0) {
+                http_client_free(c);
+                return r;
         }
-        c->multi = curl_multi_init();
-        if (!c->multi) {
+        if (c->ca_file || c->no_ca_path)
+                log_debug("TLS trust store: %s", c->ca_file ?: "curl's default CA bundle");
+        /* One share for all requests: TLS session resumption (curl 7.88 with GnuTLS resumes TLS 1.2
+         * sessions only) and the DNS cache. Not CURL_LOCK_DATA_CONNECT: the connection pool stays
+         * in the multi handle, so that on_idle() can close it. */
+        c->share = curl_share_init();
+        if (!c->share) {
                 http_client_free(c);
                 return -ENOMEM;
         }
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
-        curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-        curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        r = sd_event_add_defer(c->event, &c->idle, on_idle, c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->idle, SD_EVENT_OFF);
+        if (r < 0) {
+                http_client_free(c);
+                return r;
+        }
+        (void) sd_event_source_set_description(c->idle, "http-idle");
         *ret = c;
         return 0;
 }
@@ -215,7 +315,10 @@ HttpClient *http_client_free(HttpClient *c) {
                 http_request_free(c->requests);
         if (c->multi)
                 curl_multi_cleanup(c->multi);
+        if (c->share)
+                curl_share_cleanup(c->share); /* after every easy handle that used it */
         sd_event_source_disable_unref(c->timer);
+        sd_event_source_disable_unref(c->idle);
         sd_event_unref(c->event);
         free(c->ca_file);
         free(c);
@@ -327,10 +430,11 @@ int http_request_new(HttpClient *c, const char *method, const char *url, HttpReq
 #else
         curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-        if (c->ca_file) {
+        curl_easy_setopt(r->easy, CURLOPT_SHARE, c->share);
+        if (c->ca_file)
                 curl_easy_setopt(r->easy, CURLOPT_CAINFO, c->ca_file);
+        if (c->no_ca_path)
                 curl_easy_setopt(r->easy, CURLOPT_CAPATH, NULL);
-        }
 
         if (streq(method, "POST"))
                 curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
@@ -400,6 +504,8 @@ int http_request_start(HttpRequest *r, HttpDoneFn done, void *userdata) {
 
         r->done = done;
         r->userdata = userdata;
+        if (multi_new(r->client) < 0)
+                return -ENOMEM;
         mc = curl_multi_add_handle(r->client->multi, r->easy);
         if (mc != CURLM_OK)
                 return log_debug_errno(EIO, "curl_multi_add_handle: %s", curl_multi_strerror(mc));

@@ -216,8 +216,12 @@ static void state_finish(RegistryState *s, bool ok, const char *cause, const cha
                 s->next_due = now + delay;
                 free(s->last_error);
                 s->last_error = strdup(cause ?: "error");
-                log_error("%s: refresh failed: %s%s%s (retrying in %s)", s->label, cause ?: "error",
-                          detail && *detail ? ": " : "", detail ?: "", duration_format(delay, buf, sizeof(buf)));
+                if (m->oneshot)
+                        log_error("%s: refresh failed: %s%s%s", s->label, cause ?: "error", detail && *detail ? ": " : "",
+                                  detail ?: "");
+                else
+                        log_error("%s: refresh failed: %s%s%s (retrying in %s)", s->label, cause ?: "error",
+                                  detail && *detail ? ": " : "", detail ?: "", duration_format(delay, buf, sizeof(buf)));
         }
 
         schedule_metrics(m);
@@ -285,10 +289,12 @@ static void on_ecr_done(HttpRequest *req, void *userdata) {
                                 s->skew_retried = true;
                                 log_warning("%s: clock skew of %+llds against AWS, signing with the server's time.", s->label,
                                             (long long) (offset / (int64_t) USEC_PER_SEC));
-                                return state_retry(s, 1, code);
+                                state_abort(s);
+                                s->next_due = now_monotonic(m);
+                                return dispatch(m);
                         }
                 }
-                if (asprintf(&cause, "%s: %s", code, message) < 0)
+                if (asprintf(&cause, "%s%s%s", code, *message ? ": " : "", message) < 0)
                         cause = NULL;
                 if (aws_error_is_transient(status, code) && ++s->attempt < MAX_ATTEMPTS)
                         return state_retry(s, retry_delay(s->attempt), cause ?: code);
@@ -506,8 +512,12 @@ static void dispatch_once(Manager *m) {
         if (m->timer) {
                 (void) sd_event_source_set_time(m->timer, next);
                 (void) sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
-        } else if (sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, next, USEC_PER_SEC, on_timer, m) >= 0)
+        } else if (sd_event_add_time(m->event, &m->timer, CLOCK_MONOTONIC, next, 0, on_timer, m) >= 0)
                 (void) sd_event_source_set_description(m->timer, "schedule");
+        /* Coalesce wake-ups for far-away refreshes, be punctual for retries a moment away. */
+        if (m->timer)
+                (void) sd_event_source_set_time_accuracy(m->timer,
+                                                         MAX(MIN(USEC_PER_SEC, (next > now ? next - now : 0) / 10), USEC_PER_MSEC));
 }
 
 static void update_status(Manager *m) {

@@ -98,15 +98,62 @@ static void helpers(void) {
         is_int(t, 1795968000ULL * 1000000ULL + 500000ULL, "timestamp offset value");
         ok(aws_parse_timestamp("yesterday", &t) < 0, "bad timestamp rejected");
         ok(aws_parse_timestamp("2026-11-29T16:00:00", &t) < 0, "timestamp without zone rejected");
+        /* Found by fuzz-scalars: a short offset made the parser step past the string's end. */
+        ok(aws_parse_timestamp("2026-01-01T00:04:05.1256-07:0", &t) < 0, "truncated zone offset rejected");
+        ok(aws_parse_timestamp("2026-01-01T00:04:05+ 7:00", &t) < 0, "zone offset with a blank rejected");
+        ok(aws_parse_timestamp("2026-01-01T00:04:05+07:00x", &t) < 0, "text after the zone offset rejected");
+        ok(aws_parse_timestamp("2026-01-01T00:04:05+24:00", &t) < 0, "zone offset out of range rejected");
+        is_int(aws_parse_timestamp("2026-11-29T08:30:00-07:30", &t), 0, "negative zone offset");
+        is_int(t, 1795968000ULL * 1000000ULL, "negative zone offset value");
 
         aws_scrub(s, "ABCDEFGHIJKLMNOP");
         is_str(s, "token [redacted] in the middle and [redacted] again", "secrets scrubbed from messages");
+        char odd[] = "x [redacted] y";
+        aws_scrub(odd, "[redacted]"); /* looped forever */
+        is_str(odd, "x [redacted] y", "a secret that reads \"[redacted]\" is scrubbed once");
+        char shorts[] = "abab";
+        aws_scrub(shorts, "ab");
+        is_str(shorts, "****", "a short secret is starred");
 
         ok(aws_error_is_throttling("ThrottlingException"), "ThrottlingException is throttling");
         ok(!aws_error_is_throttling("AccessDeniedException"), "AccessDeniedException is not");
         ok(aws_error_is_transient(503, "HTTP 503"), "503 is transient");
         ok(!aws_error_is_transient(400, "InvalidParameterException"), "InvalidParameterException is not transient");
         ok(aws_error_is_clock_skew("SignatureDoesNotMatch"), "SignatureDoesNotMatch may be skew");
+        ok(aws_error_is_clock_skew("AccessDeniedException"), "AccessDeniedException may be skew");
+        ok(!aws_error_is_clock_skew("InvalidParameterException"), "InvalidParameterException is not skew");
+}
+
+static void error_bodies(void) {
+        static const char json[] = "{\"__type\":\"com.amazonaws.ecr#ServerException\",\"message\":\"a\\nb\"}";
+        static const char xml[] = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>no\nway</Message></Error>";
+        char *code = NULL, *message = NULL;
+
+        is_int(aws_parse_error_body(400, "ThrottlingException:http://internal.amazon.com/coral/", "{}", 2, &code, &message),
+               0, "error: header only");
+        is_str(code, "ThrottlingException", "error: x-amzn-ErrorType without its URL suffix");
+        free(code);
+        free(message);
+        is_int(aws_parse_error_body(400, NULL, json, strlen(json), &code, &message), 0, "error: JSON");
+        is_str(code, "ServerException", "error: __type without its namespace");
+        is_str(message, "a b", "error: message on one line");
+        free(code);
+        free(message);
+        /* Not NUL-terminated: only len bytes may be read. */
+        is_int(aws_parse_error_body(403, NULL, xml, sizeof(xml) - 1, &code, &message), 0, "error: XML");
+        is_str(code, "AccessDenied", "error: XML code");
+        is_str(message, "no way", "error: XML message");
+        free(code);
+        free(message);
+        is_int(aws_parse_error_body(403, NULL, xml, 30, &code, &message), 0, "error: XML cut short");
+        is_str(code, "HTTP 403", "error: a cut XML body falls back to the status");
+        free(code);
+        free(message);
+        is_int(aws_parse_error_body(503, "#", "<html>", 6, &code, &message), 0, "error: HTML");
+        is_str(code, "HTTP 503", "error: an empty error type falls back to the status");
+        is_str(message, "", "error: no message");
+        free(code);
+        free(message);
 }
 
 int main(void) {
@@ -130,5 +177,6 @@ int main(void) {
                   "expiresAt of the wrong type");
         endpoints();
         helpers();
+        error_bodies();
         return done_testing();
 }
