@@ -23,6 +23,11 @@
 /* Attempts per refresh for transient errors, as in the SDKs' standard retry mode. */
 #define MAX_ATTEMPTS 3U
 #define RETRY_BACKOFF_CAP (20 * USEC_PER_SEC)
+/* The SDKs' retry quota: an outage must not turn into a retry storm. A retry costs 5 tokens (10
+ * after a timeout); a success gives back what its retries cost, or 1 when it needed none. */
+#define RETRY_QUOTA 500U
+#define RETRY_COST 5U
+#define RETRY_COST_TIMEOUT 10U
 /* After a failed refresh, try again after this, doubling up to the interval. */
 #define FAILURE_BACKOFF_MIN (30 * USEC_PER_SEC)
 /* The metrics textfile is rewritten at most this often (once per burst of refreshes). */
@@ -41,6 +46,7 @@ typedef struct RegistryState {
         bool waiting_for_creds;
         bool first_done;
         unsigned attempt;     /* transient-error attempts in the current refresh */
+        unsigned retry_cost;  /* quota tokens its retries took */
         bool skew_retried;
 
         usec_t next_due;     /* CLOCK_MONOTONIC */
@@ -76,6 +82,7 @@ struct Manager {
         bool dispatching, dispatch_again;
         bool oneshot_done;      /* oneshot: every registry was tried; exit once no onRefresh runs */
         int exit_code;
+        unsigned retry_tokens;
         int64_t clock_offset_usec; /* server time minus local time, after a skew error */
         char *reload_error;
         RegistryReport *report; /* the last snapshot handed out */
@@ -183,6 +190,9 @@ static void state_finish(RegistryState *s, bool ok, const char *cause, const cha
         char buf[64];
 
         state_abort(s);
+        if (ok)
+                m->retry_tokens = MIN(RETRY_QUOTA, m->retry_tokens + (s->retry_cost > 0 ? s->retry_cost : 1));
+        s->retry_cost = 0;
         s->attempt = 0;
         s->skew_retried = false;
         s->last_duration = now > s->started ? now - s->started : 0;
@@ -246,6 +256,19 @@ static void state_retry(RegistryState *s, usec_t delay, const char *cause) {
         dispatch(m);
 }
 
+/* Takes cost tokens from the retry quota; false when it is exhausted (no retry then). */
+static bool retry_quota_take(RegistryState *s, unsigned cost) {
+        Manager *m = s->manager;
+
+        if (m->retry_tokens < cost) {
+                log_warning("%s: retry quota exhausted (too many failures at once), not retrying now.", s->label);
+                return false;
+        }
+        m->retry_tokens -= cost;
+        s->retry_cost += cost;
+        return true;
+}
+
 static usec_t retry_delay(unsigned attempt) {
         usec_t cap = USEC_PER_SEC << MIN(attempt, 10U);
         return random_below(MIN(cap, RETRY_BACKOFF_CAP)) + 1;
@@ -265,8 +288,11 @@ static void on_ecr_done(HttpRequest *req, void *userdata) {
                                  cr != CURLE_URL_MALFORMAT && cr != CURLE_FILESIZE_EXCEEDED;
                 if (asprintf(&msg, "%s (%s)", http_request_error(req) ?: curl_easy_strerror(cr), http_request_url(req)) < 0)
                         msg = NULL;
-                if (transient && ++s->attempt < MAX_ATTEMPTS)
+                if (transient && s->attempt + 1 < MAX_ATTEMPTS &&
+                    retry_quota_take(s, cr == CURLE_OPERATION_TIMEDOUT ? RETRY_COST_TIMEOUT : RETRY_COST)) {
+                        s->attempt++;
                         return state_retry(s, retry_delay(s->attempt), msg ?: "request failed");
+                }
                 return state_finish(s, false, curl_easy_strerror(cr), msg);
         }
 
@@ -296,8 +322,10 @@ static void on_ecr_done(HttpRequest *req, void *userdata) {
                 }
                 if (asprintf(&cause, "%s%s%s", code, *message ? ": " : "", message) < 0)
                         cause = NULL;
-                if (aws_error_is_transient(status, code) && ++s->attempt < MAX_ATTEMPTS)
+                if (aws_error_is_transient(status, code) && s->attempt + 1 < MAX_ATTEMPTS && retry_quota_take(s, RETRY_COST)) {
+                        s->attempt++;
                         return state_retry(s, retry_delay(s->attempt), cause ?: code);
+                }
                 return state_finish(s, false, code, message);
         }
 
@@ -802,6 +830,7 @@ int manager_new(Config *config, const char *config_path, bool oneshot, Manager *
         if (!m)
                 return -ENOMEM;
         m->oneshot = oneshot;
+        m->retry_tokens = RETRY_QUOTA;
         m->config = config; /* owned from here on, also on failure */
         m->config_path = strdup(config_path);
         if (!m->config_path)

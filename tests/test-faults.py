@@ -721,6 +721,25 @@ def many_registries(fake, top, n=1000, latency=0.02):
     t.is_(leaks(out, "pw-%s" % ids[0], "pw-%s" % ids[-1]), [], "%d registries: no secret in the output" % n)
 
 
+def retry_quota(fake, top, n=150):
+    """The SDKs' retry quota (500 tokens, 5 per retry): 150 registries failing with 503 at once get
+    100 retries in all, not 300."""
+    d = os.path.join(top, "quota")
+    os.makedirs(d)
+    ids = ["%012d" % (200000000000 + i) for i in range(n)]
+    cfg = os.path.join(top, "quota.yaml")
+    write_config(cfg, [(rid, os.path.join(d, "%s.pass" % rid), fake.url) for rid in ids])
+    fake.reset()
+    fake.set_mode("503")
+    rc, out, took = oneshot(cfg, timeout=120)
+    fake.set_mode("ok")
+    got = len(fake.log())
+    t.is_(rc, 1, "retry quota: %d failing registries exit 1" % n, out[-2000:])
+    t.ok(got == n + 500 // 5, "retry quota: %d requests = %d first attempts + %d retries the quota allows (without "
+         "a quota: %d)" % (got, n, 500 // 5, n * 3), out[-2000:])
+    t.ok("retry quota exhausted" in out, "retry quota: the log says why it stopped retrying", out[-2000:])
+
+
 def main():
     if not os.access(BINARY, os.X_OK):
         print("1..0 # SKIP %s not built" % BINARY)
@@ -734,7 +753,7 @@ def main():
     try:
         fake = fakeaws.FakeAwsProcess.start(os.path.join(top, "fake.port"), log=fake_log, quiet=True)
         t0 = time.monotonic()
-        for part in (faults_http, faults_skew, faults_disk, signals, many_registries):
+        for part in (faults_http, faults_skew, faults_disk, signals, many_registries, retry_quota):
             p0 = time.monotonic()
             part(fake, top)
             t.diag("%s: %.1fs" % (part.__name__, time.monotonic() - p0))

@@ -6,6 +6,7 @@ moto verifies our SigV4 signatures (SignatureDoesNotMatch) and IAM policies (Acc
 request after the harness's own setup calls, so a signer that only agrees with itself fails here.
 """
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -109,6 +110,7 @@ def main():
         tests(work, m, url)
     finally:
         subprocess.run([py, MOTO, "stop", "--dir", work], capture_output=True, timeout=60)
+        shutil.rmtree(work, ignore_errors=True)
     print("1..%d" % count)
     return 1 if failed else 0
 
