@@ -909,8 +909,8 @@ int manager_run(Manager *m) {
         char buf[64];
         int r;
 
-        log_info("Starting %s %s%s: %zu registries from %s, interval %s.", PACKAGE_NAME, PACKAGE_VERSION,
-                 m->oneshot ? " (oneshot)" : "", m->n_states, m->config_path,
+        log_info("Starting %s %s%s: %zu %s from %s, interval %s.", PACKAGE_NAME, PACKAGE_VERSION,
+                 m->oneshot ? " (oneshot)" : "", m->n_states, m->n_states == 1 ? "registry" : "registries", m->config_path,
                  duration_format(m->config->interval, buf, sizeof(buf)));
 
         m->initial_pending = m->n_states;
