@@ -154,7 +154,7 @@ for t in $targets; do
                 echo "== $t: ${seconds}s"
                 # shellcheck disable=SC2086
                 "$out/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-                        -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" $dict ${FUZZ_ARGS:-} \
+                        -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" ${FUZZ_SEED:+-seed=$FUZZ_SEED} $dict ${FUZZ_ARGS:-} \
                         "$work" "$seeds" >"$log" 2>&1
         fi
         rc=$?

@@ -395,7 +395,7 @@ int aws_parse_timestamp(const char *s, usec_t *ret) {
         if (isdigit((unsigned char) s[0]) && !strchr(s, '-')) {
                 errno = 0;
                 double d = strtod(s, &end);
-                if (errno != 0 || *end || d < 0 || d > 32503680000.0) /* year 3000 */
+                if (errno != 0 || *end || !(d >= 0 && d <= 32503680000.0)) /* year 3000; NaN fails too */
                         return -EINVAL;
                 *ret = (usec_t) (d * (double) USEC_PER_SEC);
                 return 0;

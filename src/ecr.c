@@ -119,7 +119,8 @@ int ecr_parse_response(const char *body, size_t len, EcrToken *ret, char **ret_e
         if (json_object_object_get_ex(item, "expiresAt", &v)) {
                 if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int)) {
                         double d = json_object_get_double(v);
-                        if (d < 0 || d > 32503680000.0) {
+                        /* Written so that NaN fails too (json-c accepts NaN and Infinity). */
+                        if (!(d >= 0 && d <= 32503680000.0)) {
                                 r = fail(ret_error, "expiresAt is out of range");
                                 goto out;
                         }

@@ -175,6 +175,9 @@ int main(void) {
                   "bad expiresAt");
         parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3\",\"expiresAt\":[1]}]}", "expiresAt",
                   "expiresAt of the wrong type");
+        /* Found by fuzzing: json-c accepts NaN, which must not reach a float-to-integer cast. */
+        parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3\",\"expiresAt\":NaN}]}", "expiresAt",
+                  "NaN expiresAt");
         endpoints();
         helpers();
         error_bodies();
