@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 #include <gnutls/gnutls.h>
 #include <json-c/json.h>
@@ -49,13 +50,27 @@ AwsCredentials *aws_credentials_dup(const AwsCredentials *c) {
         return d;
 }
 
+const char *getenv_nonempty(const char *name) {
+        const char *v = getenv(name);
+        return isempty(v) ? NULL : v;
+}
+
+usec_t random_below(usec_t max) {
+        uint64_t r;
+        if (max == 0)
+                return 0;
+        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+                r = (uint64_t) rand();
+        return r % max;
+}
+
 usec_t now_realtime(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }
 
-static bool env_true(const char *name) {
+bool env_true(const char *name) {
         const char *v = getenv(name);
         return v && strcasecmp(v, "true") == 0;
 }

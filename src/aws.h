@@ -25,6 +25,13 @@ AwsCredentials *aws_credentials_dup(const AwsCredentials *c);
 int aws_credentials_new(const char *key_id, const char *secret, const char *session_token, usec_t expiration,
                         const char *source, AwsCredentials **ret);
 
+/* Is the environment variable set to "true" (any case), as the SDKs read boolean settings? */
+bool env_true(const char *name);
+/* The variable's value, or NULL when unset or empty. */
+const char *getenv_nonempty(const char *name);
+/* A uniformly random value in [0, max); 0 for max 0. For retry jitter, not for secrets. */
+usec_t random_below(usec_t max);
+
 /* Current CLOCK_REALTIME in usec. */
 usec_t now_realtime(void);
 

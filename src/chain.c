@@ -10,16 +10,6 @@
 
 #define ECS_CONTAINER_HOST "http://169.254.170.2"
 
-static const char *getenv_nonempty(const char *name) {
-        const char *v = getenv(name);
-        return isempty(v) ? NULL : v;
-}
-
-static bool env_true(const char *name) {
-        const char *v = getenv(name);
-        return v && strcasecmp(v, "true") == 0;
-}
-
 static int errorf(char **ret_error, int error, const char *fmt, ...) _printf_(3, 4);
 static int errorf(char **ret_error, int error, const char *fmt, ...) {
         va_list ap;

@@ -3,7 +3,6 @@
 #include <stdarg.h>
 #include <strings.h>
 #include <json-c/json.h>
-#include <sys/random.h>
 
 #include "chain.h"
 #include "credentials.h"
@@ -102,25 +101,6 @@ struct Fetch {
         bool imds_token_retried;
         char *imds_role;
 };
-
-static const char *getenv_nonempty(const char *name) {
-        const char *v = getenv(name);
-        return isempty(v) ? NULL : v;
-}
-
-static bool env_true(const char *name) {
-        const char *v = getenv(name);
-        return v && strcasecmp(v, "true") == 0;
-}
-
-static usec_t random_below(usec_t max) {
-        uint64_t r;
-        if (max == 0)
-                return 0;
-        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-                r = (uint64_t) rand();
-        return r % max;
-}
 
 int credentials_provider_new(HttpClient *http, CredentialsProvider **ret) {
         CredentialsProvider *p = calloc(1, sizeof(*p));

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 #include <signal.h>
-#include <sys/random.h>
 #include <systemd/sd-daemon.h>
 
 #include "aws.h"
@@ -107,15 +106,6 @@ static usec_t now_monotonic(Manager *m) {
         if (sd_event_now(m->event, CLOCK_MONOTONIC, &t) < 0)
                 return 0;
         return t;
-}
-
-static usec_t random_below(usec_t max) {
-        uint64_t r;
-        if (max == 0)
-                return 0;
-        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-                r = (uint64_t) rand();
-        return r % max;
 }
 
 static RegistryState *state_new(Manager *m, const Registry *reg) {

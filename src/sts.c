@@ -6,11 +6,6 @@
 
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded; charset=utf-8"
 
-static bool env_true(const char *name) {
-        const char *v = getenv(name);
-        return v && strcasecmp(v, "true") == 0;
-}
-
 /* Regions whose STS calls went to the global endpoint under sts_regional_endpoints=legacy. */
 static bool is_legacy_global_region(const char *region) {
         static const char *const regions[] = {
