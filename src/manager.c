@@ -33,6 +33,10 @@
 #define METRICS_DELAY USEC_PER_SEC
 #define MIN_REFRESH_SPACING USEC_PER_MINUTE
 #define CLOCK_SKEW_THRESHOLD (4 * USEC_PER_MINUTE)
+/* A registry due within this long (and at most a tenth of the interval) rides along on a request
+ * that is going out anyway for its identity and region, so that registries added by a reload fall
+ * into step with the others instead of costing a request of their own forever. */
+#define BATCH_SLACK (5 * USEC_PER_MINUTE)
 
 typedef struct RegistryState {
         Manager *manager;
@@ -47,6 +51,15 @@ typedef struct RegistryState {
         unsigned attempt;     /* transient-error attempts in the current refresh */
         unsigned retry_cost;  /* quota tokens its retries took */
         bool skew_retried;
+
+        /* Batching: registries of one identity (default chain or role), region and endpoint share a
+         * GetAuthorizationToken request of up to ECR_MAX_REGISTRY_IDS registry ids. The first due
+         * one leads: it fetches the credentials, owns the request and counts against concurrency;
+         * the others ride along, in flight without a request of their own. */
+        struct RegistryState *leader; /* riding on this one's request, or NULL */
+        struct RegistryState **riders; /* leader: the others its request serves */
+        size_t n_riders;
+        bool solo; /* asks on its own (a shared request was refused with InvalidParameterException) */
 
         usec_t next_due;     /* CLOCK_MONOTONIC */
         usec_t last_success; /* CLOCK_REALTIME, 0 if never */
@@ -100,6 +113,7 @@ static bool hooks_running(Manager *m);
 static int write_outputs(RegistryState *s, const EcrToken *token, char **error);
 static void run_hook(RegistryState *s);
 static int manager_report(void *userdata, Report *ret);
+static void on_ecr_tokens(RegistryState *s, const EcrItem *items, size_t n_items);
 
 static usec_t now_monotonic(Manager *m) {
         uint64_t t;
@@ -121,8 +135,40 @@ static RegistryState *state_new(Manager *m, const Registry *reg) {
         return s;
 }
 
-/* Drops whatever the state has in flight; no callback of it runs afterwards. */
+/* Detaches the riders of a leader (they are no longer in flight) and hands them to the caller. */
+static size_t take_riders(RegistryState *s, RegistryState ***ret) {
+        size_t n = s->n_riders;
+
+        for (size_t i = 0; i < n; i++) {
+                s->riders[i]->leader = NULL;
+                s->riders[i]->in_flight = false;
+        }
+        *ret = TAKE_PTR(s->riders);
+        s->n_riders = 0;
+        return n;
+}
+
+/* Drops whatever the state has in flight; no callback of it runs afterwards. A rider leaves its
+ * leader's request to the others; a leader's riders go back to the schedule, due at once. */
 static void state_abort(RegistryState *s) {
+        _cleanup_free_ RegistryState **riders = NULL;
+        size_t n;
+
+        if (s->leader) {
+                RegistryState *l = s->leader;
+                for (size_t i = 0; i < l->n_riders; i++)
+                        if (l->riders[i] == s) {
+                                memmove(l->riders + i, l->riders + i + 1, (l->n_riders - i - 1) * sizeof(*l->riders));
+                                l->n_riders--;
+                                break;
+                        }
+                s->leader = NULL;
+                s->in_flight = false;
+                return;
+        }
+        n = take_riders(s, &riders);
+        for (size_t i = 0; i < n; i++)
+                riders[i]->next_due = now_monotonic(s->manager);
         if (s->req)
                 s->req = http_request_free(s->req);
         if (s->waiting_for_creds)
@@ -173,14 +219,17 @@ static void initial_done(Manager *m) {
         }
 }
 
-/* Called once per registry when its refresh (with in-cycle retries) has ended. */
-static void state_finish(RegistryState *s, bool ok, const char *cause, const char *detail) {
+/* Called once per registry when its refresh (with in-cycle retries) has ended. Only the registry that
+ * sent the request gives retry tokens back (refund); jitter (0 to 2^32) spreads the failure
+ * backoff, the same for every registry of one request so that they stay together. */
+static void state_finish_one(RegistryState *s, bool ok, const char *cause, const char *detail, bool refund,
+                             uint64_t jitter) {
         Manager *m = s->manager;
         usec_t now = now_monotonic(m);
         char buf[64];
 
         state_abort(s);
-        if (ok)
+        if (ok && refund)
                 m->retry_tokens = MIN(RETRY_QUOTA, m->retry_tokens + (s->retry_cost > 0 ? s->retry_cost : 1));
         s->retry_cost = 0;
         s->attempt = 0;
@@ -212,7 +261,7 @@ static void state_finish(RegistryState *s, bool ok, const char *cause, const cha
                         delay *= 2;
                 delay = MIN(delay, m->config->interval);
                 /* Full jitter on the upper half so many replicas do not retry in step. */
-                delay = delay / 2 + random_below(delay / 2 + 1);
+                delay = delay / 2 + (usec_t) ((double) (delay / 2) * ((double) jitter / 4294967296.0));
                 s->next_due = now + delay;
                 free(s->last_error);
                 s->last_error = strdup(cause ?: "error");
@@ -234,16 +283,100 @@ static void state_finish(RegistryState *s, bool ok, const char *cause, const cha
         dispatch(m);
 }
 
-/* Schedules another attempt of the same refresh (transient error or clock skew). */
-static void state_retry(RegistryState *s, usec_t delay, const char *cause) {
+/* Many registries end at once: one dispatch() afterwards, not one per registry. */
+static bool dispatch_hold(Manager *m) {
+        bool was = m->dispatching;
+        m->dispatching = true;
+        return was;
+}
+
+static void dispatch_release(Manager *m, bool was) {
+        m->dispatching = was;
+        if (!was)
+                dispatch(m);
+}
+
+/* Ends the refresh of s and of every registry riding on its request with the same outcome. */
+static void state_finish(RegistryState *s, bool ok, const char *cause, const char *detail) {
         Manager *m = s->manager;
-        char buf[64];
+        _cleanup_free_ RegistryState **riders = NULL;
+        size_t n = take_riders(s, &riders);
+        uint64_t jitter = random_below(UINT64_C(1) << 32);
+        bool held = dispatch_hold(m);
+
+        for (size_t i = 0; i < n; i++)
+                state_finish_one(riders[i], ok, cause, detail, false, jitter);
+        state_finish_one(s, ok, cause, detail, true, jitter);
+        dispatch_release(m, held);
+}
+
+/* A label for the log: "ID/REGION" or "ID/REGION and 9 more". */
+static const char *batch_label(const RegistryState *s, char *buf, size_t size) {
+        if (s->n_riders == 0)
+                return s->label;
+        (void) snprintf(buf, size, "%s and %zu more", s->label, s->n_riders);
+        return buf;
+}
+
+/* Due again after delay, s and its riders together; each keeps its attempt count in step. */
+static void state_requeue(RegistryState *s, usec_t delay) {
+        Manager *m = s->manager;
+        _cleanup_free_ RegistryState **riders = NULL;
+        size_t n = take_riders(s, &riders);
+        usec_t due = now_monotonic(m) + delay;
 
         state_abort(s);
-        log_warning("%s: %s, retrying in %s (attempt %u of %u)", s->label, cause, duration_format(delay, buf, sizeof(buf)),
-                    s->attempt + 1, MAX_ATTEMPTS);
-        s->next_due = now_monotonic(m) + delay;
+        s->next_due = due;
+        for (size_t i = 0; i < n; i++) {
+                riders[i]->attempt = s->attempt;
+                riders[i]->skew_retried = s->skew_retried;
+                riders[i]->next_due = due;
+        }
         dispatch(m);
+}
+
+/* Schedules another attempt of the same refresh (transient error). */
+static void state_retry(RegistryState *s, usec_t delay, const char *cause) {
+        char buf[64], lbuf[256];
+
+        log_warning("%s: %s, retrying in %s (attempt %u of %u)", batch_label(s, lbuf, sizeof(lbuf)), cause,
+                    duration_format(delay, buf, sizeof(buf)), s->attempt + 1, MAX_ATTEMPTS);
+        state_requeue(s, delay);
+}
+
+/* A shared request was refused in a way one registry id can cause: ask for each on its own. */
+static void state_split(RegistryState *s, const char *cause) {
+        Manager *m = s->manager;
+        _cleanup_free_ RegistryState **riders = NULL;
+        char lbuf[256];
+        size_t n;
+
+        log_warning("%s: %s; asking for each registry on its own.", batch_label(s, lbuf, sizeof(lbuf)), cause);
+        n = take_riders(s, &riders);
+        state_abort(s);
+        s->solo = true;
+        s->next_due = now_monotonic(m);
+        for (size_t i = 0; i < n; i++) {
+                riders[i]->solo = true;
+                riders[i]->next_due = s->next_due;
+        }
+        dispatch(m);
+}
+
+/* The distinct registry ids s's request names, its own first. */
+static size_t batch_ids(const RegistryState *s, const char *ids[static ECR_MAX_REGISTRY_IDS]) {
+        size_t n = 0;
+
+        for (size_t i = 0; i <= s->n_riders; i++) {
+                const char *id = (i == 0 ? s : s->riders[i - 1])->reg->registry_id;
+                bool seen = false;
+                for (size_t j = 0; j < n; j++)
+                        if (streq(ids[j], id))
+                                seen = true;
+                if (!seen && n < ECR_MAX_REGISTRY_IDS)
+                        ids[n++] = id;
+        }
+        return n;
 }
 
 /* Takes cost tokens from the retry quota; false when it is exhausted (no retry then). */
@@ -305,13 +438,14 @@ static void on_ecr_done(HttpRequest *req, void *userdata) {
                                 s->skew_retried = true;
                                 log_warning("%s: clock skew of %+llds against AWS, signing with the server's time.", s->label,
                                             (long long) (offset / (int64_t) USEC_PER_SEC));
-                                state_abort(s);
-                                s->next_due = now_monotonic(m);
-                                return dispatch(m);
+                                return state_requeue(s, 0);
                         }
                 }
                 if (asprintf(&cause, "%s%s%s", code, *message ? ": " : "", message) < 0)
                         cause = NULL;
+                /* Only a registry id can make ECR refuse a request this way; find which one. */
+                if (s->n_riders > 0 && streq(code, "InvalidParameterException"))
+                        return state_split(s, cause ?: code);
                 if (aws_error_is_transient(status, code) && s->attempt + 1 < MAX_ATTEMPTS && retry_quota_take(s, RETRY_COST)) {
                         s->attempt++;
                         return state_retry(s, retry_delay(s->attempt), cause ?: code);
@@ -319,23 +453,65 @@ static void on_ecr_done(HttpRequest *req, void *userdata) {
                 return state_finish(s, false, code, message);
         }
 
-        EcrToken token = {};
+        EcrItem *items = NULL;
+        size_t n_items = 0, len;
         _cleanup_free_ char *error = NULL;
-        size_t len;
         const char *body = http_request_body(req, &len);
-        r = ecr_parse_response(body, len, &token, &error);
+        r = ecr_parse_items(body, len, &items, &n_items, &error);
         if (r < 0)
                 return state_finish(s, false, "InvalidResponse", error ?: strerror(-r));
+        on_ecr_tokens(s, items, n_items);
+        ecr_items_free(items, n_items);
+}
 
-        r = write_outputs(s, &token, &error);
-        if (r < 0) {
-                ecr_token_done(&token);
-                return state_finish(s, false, "WriteFailed", error ?: strerror(-r));
+/* Hands each registry of the request its own token from the answer. */
+static void on_ecr_tokens(RegistryState *s, const EcrItem *items, size_t n_items) {
+        Manager *m = s->manager;
+        _cleanup_free_ RegistryState **riders = NULL;
+        const char *ids[ECR_MAX_REGISTRY_IDS];
+        size_t n_ids = batch_ids(s, ids), n;
+        uint64_t jitter = random_below(UINT64_C(1) << 32);
+        bool held = dispatch_hold(m);
+
+        n = take_riders(s, &riders);
+        for (size_t i = 0; i <= n; i++) {
+                RegistryState *x = i < n ? riders[i] : s; /* the leader last: it gives the retry tokens back */
+                _cleanup_free_ char *error = NULL;
+                size_t which = 0;
+                ssize_t k;
+                int r;
+
+                while (which + 1 < n_ids && !streq(ids[which], x->reg->registry_id))
+                        which++;
+                k = ecr_match_item(items, n_items, ids, n_ids, which);
+                if (k < 0 && n_ids > 1) {
+                        log_warning("%s: the answer to a request for %zu registries has no token for it; asking on its own.",
+                                    x->label, n_ids);
+                        state_abort(x);
+                        x->solo = true;
+                        x->next_due = now_monotonic(m);
+                        continue;
+                }
+                if (k < 0) {
+                        state_finish_one(x, false, "InvalidResponse", "the answer has no token for this registry", x == s,
+                                         jitter);
+                        continue;
+                }
+                if (items[k].error) {
+                        state_finish_one(x, false, "InvalidResponse", items[k].error, x == s, jitter);
+                        continue;
+                }
+                r = write_outputs(x, &items[k].token, &error);
+                if (r < 0) {
+                        state_finish_one(x, false, "WriteFailed", error ?: strerror(-r), x == s, jitter);
+                        continue;
+                }
+                x->expires_at = items[k].token.expires_at;
+                x->solo = false;
+                run_hook(x); /* before finishing: in oneshot mode that may end the loop */
+                state_finish_one(x, true, NULL, NULL, x == s, jitter);
         }
-        s->expires_at = token.expires_at;
-        ecr_token_done(&token);
-        run_hook(s); /* before state_finish(): in oneshot mode that may end the loop */
-        state_finish(s, true, NULL, NULL);
+        dispatch_release(m, held);
 }
 
 static bool hooks_running(Manager *m) {
@@ -360,7 +536,9 @@ static int write_outputs(RegistryState *s, const EcrToken *token, char **error) 
         }
         if (reg->docker_config_file) {
                 _cleanup_free_ char *host = NULL;
-                r = token->proxy_endpoint ? docker_registry_host(token->proxy_endpoint, &host) : -EINVAL;
+                /* A token shared by several registries may carry another registry's endpoint. */
+                r = ecr_proxy_names(token->proxy_endpoint, reg->registry_id) ? docker_registry_host(token->proxy_endpoint, &host)
+                                                                            : -EINVAL;
                 if (r < 0)
                         r = docker_registry_host_default(reg->registry_id, reg->region, &host);
                 if (r < 0)
@@ -426,14 +604,17 @@ static void send_request(RegistryState *s, AwsCredentials *creds) {
                 return state_finish(s, false, "InvalidEndpoint", error ?: "out of memory");
 
         time_t when = (time_t) (((int64_t) now_realtime() + m->clock_offset_usec) / (int64_t) USEC_PER_SEC);
-        r = ecr_request_new(m->http, url, s->reg->region, s->reg->registry_id, creds, when, &s->req);
+        const char *ids[ECR_MAX_REGISTRY_IDS];
+        size_t n_ids = batch_ids(s, ids);
+        r = ecr_request_new(m->http, url, s->reg->region, ids, n_ids, creds, when, &s->req);
         if (r < 0)
                 return state_finish(s, false, "RequestFailed", strerror(-r));
         http_request_set_timeouts(s->req, MIN(m->connect_timeout_ms, m->request_timeout_ms), m->request_timeout_ms);
         r = http_request_start(s->req, on_ecr_done, s);
         if (r < 0)
                 return state_finish(s, false, "RequestFailed", strerror(-r));
-        log_debug("%s: GetAuthorizationToken at %s with credentials from %s", s->label, url, creds->source);
+        log_debug("%s: GetAuthorizationToken for %zu registr%s at %s with credentials from %s", s->label, n_ids,
+                  n_ids == 1 ? "y" : "ies", url, creds->source);
 }
 
 static void on_credentials(const AwsCredentials *creds, const char *error, void *userdata) {
@@ -449,6 +630,55 @@ static void on_credentials(const AwsCredentials *creds, const char *error, void 
         send_request(s, copy);
 }
 
+/* Whether o may ride on the request l is about to send: same identity, region and endpoint, in the
+ * same retry state, and due (or, if it is healthy, due soon). */
+static bool can_ride(const RegistryState *l, const RegistryState *o, usec_t now) {
+        const Registry *a = l->reg, *b = o->reg;
+        usec_t slack = MIN(BATCH_SLACK, l->manager->config->interval / 10);
+
+        if (o == l || o->in_flight || o->solo || o->attempt != l->attempt || o->skew_retried != l->skew_retried)
+                return false;
+        if (o->next_due > now && (o->failures > 0 || o->last_success == 0 || o->next_due - now > slack))
+                return false;
+        return streq(a->region, b->region) && streq_ptr(a->endpoint, b->endpoint) && streq_ptr(a->role_arn, b->role_arn) &&
+               streq_ptr(a->external_id, b->external_id) && streq_ptr(a->role_session_name, b->role_session_name);
+}
+
+/* Takes along every registry that can share s's request, up to ECR_MAX_REGISTRY_IDS distinct ids. */
+static void gather_riders(RegistryState *s, usec_t now) {
+        Manager *m = s->manager;
+        const char *ids[ECR_MAX_REGISTRY_IDS];
+        size_t n_ids;
+
+        if (s->solo)
+                return;
+        n_ids = batch_ids(s, ids);
+        for (size_t i = 0; i < m->n_states; i++) {
+                RegistryState *o = m->states[i], **a;
+                bool known = false;
+
+                if (!can_ride(s, o, now))
+                        continue;
+                for (size_t j = 0; j < n_ids; j++)
+                        if (streq(ids[j], o->reg->registry_id))
+                                known = true;
+                if (!known && n_ids == ECR_MAX_REGISTRY_IDS)
+                        continue;
+                a = reallocarray(s->riders, s->n_riders + 1, sizeof(*a));
+                if (!a)
+                        return; /* it goes on its own later */
+                s->riders = a;
+                s->riders[s->n_riders++] = o;
+                if (!known)
+                        ids[n_ids++] = o->reg->registry_id;
+                o->leader = s;
+                o->in_flight = true;
+                o->next_due = USEC_INFINITY;
+                if (o->attempt == 0 && !o->skew_retried)
+                        o->started = now;
+        }
+}
+
 static void state_start(RegistryState *s) {
         Manager *m = s->manager;
         AwsCredentials *creds = NULL;
@@ -460,6 +690,7 @@ static void state_start(RegistryState *s) {
         s->next_due = USEC_INFINITY;
         if (s->attempt == 0 && !s->skew_retried)
                 s->started = now_monotonic(m);
+        gather_riders(s, now_monotonic(m));
 
         if (s->reg->role_arn)
                 r = credentials_provider_get_role(m->creds, s->reg->role_arn, s->reg->external_id, s->reg->role_session_name,

@@ -94,6 +94,12 @@ class Settings:
     password: str = "fakeaws-password"
     # Per-registry passwords ({"123456789012": "pw"}); registries not listed get `password`.
     passwords: dict = dataclasses.field(default_factory=dict)
+    # How a request naming several registryIds is answered: "each" (one item per id, in request
+    # order, each naming its registry in proxyEndpoint, as moto does), "one" (a single item for the
+    # first id: the token serves every registry of the identity), "reversed" (as "each", in reverse
+    # order), "anonymous" (as "each" without proxyEndpoint) or "missing-last" (as "each" without the
+    # last id's item).
+    answer: str = "each"
     expires_in: float = 12 * 3600.0          # seconds from now, as ECR does
     error_type: str = "AccessDeniedException"
     error_message: str = "User: arn:aws:iam::123456789012:user/test is not authorized to perform: ecr:GetAuthorizationToken"
@@ -116,11 +122,13 @@ class Request:
     target: str
     body: dict
     registry_id: str      # first of registryIds, or "" when none
+    registry_ids: list    # every registryIds entry
     region: str           # from the SigV4 credential scope, or the settings' region, or us-east-1
     headers: dict
 
 
 MODES = {}
+ANSWERS = ("each", "one", "reversed", "anonymous", "missing-last")
 
 
 def mode(name):
@@ -132,20 +140,28 @@ def mode(name):
 
 
 def token_answer(handler, request, password=None, token=None):
-    """The JSON document of a successful GetAuthorizationToken, as a dict."""
+    """The JSON document of a successful GetAuthorizationToken, as a dict: one item per requested
+    registry (see Settings.answer)."""
     settings = handler.settings
-    registry = request.registry_id or "123456789012"
-    if password is None:
-        password = settings.passwords.get(registry, settings.password)
-    if token is None:
-        token = base64.b64encode(("AWS:" + password).encode()).decode()
-    return {
-        "authorizationData": [{
-            "authorizationToken": token,
+    registries = request.registry_ids or ["123456789012"]
+    if settings.answer == "one":
+        registries = registries[:1]
+    items = []
+    for registry in registries:
+        pw = password if password is not None else settings.passwords.get(registry, settings.password)
+        item = {
+            "authorizationToken": token if token is not None else base64.b64encode(("AWS:" + pw).encode()).decode(),
             "expiresAt": round(handler.now() + settings.expires_in, 3),
             "proxyEndpoint": f"https://{registry}.dkr.ecr.{request.region}.amazonaws.com",
-        }],
-    }
+        }
+        if settings.answer == "anonymous":
+            del item["proxyEndpoint"]
+        items.append(item)
+    if settings.answer == "reversed":
+        items.reverse()
+    elif settings.answer == "missing-last" and len(items) > 1:
+        items.pop()
+    return {"authorizationData": items}
 
 
 @mode("ok")
@@ -283,11 +299,11 @@ class FakeAwsServer(ThreadingHTTPServer):
             self.log = []
             self.queue = []
 
-    def take(self, registry_id):
+    def take(self, registry_ids):
         """The mode and settings for the next request: the first matching queued entry, else the default."""
         with self.lock:
             for entry in self.queue:
-                if entry["registry_id"] in ("", registry_id):
+                if entry["registry_id"] == "" or entry["registry_id"] in registry_ids:
                     entry["count"] -= 1
                     if entry["count"] <= 0:
                         self.queue.remove(entry)
@@ -324,6 +340,7 @@ class FakeAwsServer(ThreadingHTTPServer):
                 "n": self.requests,
                 "target": request.target,
                 "registry_id": request.registry_id,
+                "registry_ids": request.registry_ids,
                 "region": request.region,
                 "mode": settings.mode,
                 "signed": "authorization" in request.headers,
@@ -509,14 +526,15 @@ class FakeAwsHandler(BaseHTTPRequestHandler):
         except ValueError as e:
             return self.send_aws_error(400, "SerializationException", "bad JSON body: %s" % e)
 
-        ids = body.get("registryIds") or []
-        registry_id = str(ids[0]) if ids else ""
-        settings = self.server.take(registry_id)
+        ids = [str(i) for i in body.get("registryIds") or []]
+        registry_id = ids[0] if ids else ""
+        settings = self.server.take(ids)
         self.settings = settings
         scope = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", self.headers.get("Authorization", ""))
         request = Request(
             target=target, body=body,
             registry_id=registry_id,
+            registry_ids=ids,
             region=settings.region or (scope.group(1) if scope else "us-east-1"),
             headers={k.lower(): v for k, v in self.headers.items()})
         entry = self.server.record(request, settings)
@@ -586,6 +604,8 @@ def apply_settings(settings, changes, tls=None):
         setattr(new, key, value)
     if new.mode not in MODES:
         raise ValueError("unknown mode %r (known: %s)" % (new.mode, ", ".join(sorted(MODES))))
+    if new.answer not in ANSWERS:
+        raise ValueError("unknown answer %r (known: %s)" % (new.answer, ", ".join(ANSWERS)))
     if ("tls_cert" in changes or "tls_key" in changes) and tls is not None:
         if not tls:
             raise ValueError("this server was started without --tls-cert; TLS cannot be switched on")

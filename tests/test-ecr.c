@@ -156,8 +156,68 @@ static void error_bodies(void) {
         free(message);
 }
 
+/* Answers for several registries: each item on its own, matched by proxyEndpoint or position. */
+static void items_and_matching(void) {
+        /* base64("AWS:pw-a"), base64("AWS:pw-b") */
+        const char *two = "{\"authorizationData\":["
+                          "{\"authorizationToken\":\"QVdTOnB3LWI=\",\"proxyEndpoint\":\"https://222222222222.dkr.ecr.us-west-2.amazonaws.com\"},"
+                          "{\"authorizationToken\":\"QVdTOnB3LWE=\",\"proxyEndpoint\":\"https://111111111111.dkr.ecr.us-west-2.amazonaws.com\"}]}";
+        const char *ids[] = { "111111111111", "222222222222", "333333333333" };
+        EcrItem *items = NULL;
+        size_t n = 0;
+        char *error = NULL;
+
+        is_int(ecr_parse_items(two, strlen(two), &items, &n, &error), 0, "items: two items parse");
+        is_int(n, 2, "items: two of them");
+        is_int(ecr_match_item(items, n, ids, 2, 0), 1, "match: by proxyEndpoint, not by position (first id)");
+        is_int(ecr_match_item(items, n, ids, 2, 1), 0, "match: by proxyEndpoint, not by position (second id)");
+        is_str(items[1].token.password, "pw-a", "match: the matched item holds that registry's password");
+        is_int(ecr_match_item(items, n, ids, 3, 2), -1, "match: a registry the answer does not name has no token");
+        items = ecr_items_free(items, n);
+
+        /* Positions are used when no item names a registry (no proxyEndpoint at all). */
+        const char *anon = "{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3LWE=\"},{\"authorizationToken\":\"QVdTOnB3LWI=\"}]}";
+        is_int(ecr_parse_items(anon, strlen(anon), &items, &n, &error), 0, "items: without proxyEndpoint");
+        is_int(ecr_match_item(items, n, ids, 2, 1), 1, "match: by position when nothing names a registry");
+        is_int(ecr_match_item(items, n, ids, 3, 2), -1, "match: no position match when the counts differ");
+        items = ecr_items_free(items, n);
+
+        /* One token for the identity serves every registry (registryIds is deprecated). */
+        const char *one = "{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3LWE=\","
+                          "\"proxyEndpoint\":\"https://999999999999.dkr.ecr.us-west-2.amazonaws.com\"}]}";
+        is_int(ecr_parse_items(one, strlen(one), &items, &n, &error), 0, "items: one item");
+        is_int(ecr_match_item(items, n, ids, 3, 2), 0, "match: a single item serves every registry");
+        items = ecr_items_free(items, n);
+
+        /* One bad item does not spoil the others. */
+        const char *mixed = "{\"authorizationData\":[{\"authorizationToken\":\"!!\"},{\"authorizationToken\":\"QVdTOnB3LWI=\"}]}";
+        is_int(ecr_parse_items(mixed, strlen(mixed), &items, &n, &error), 0, "items: a bad item is not fatal");
+        ok(items[0].error && strstr(items[0].error, "base64") && !items[0].token.password, "items: the bad item has its error");
+        ok(!items[1].error && streq(items[1].token.password, "pw-b"), "items: the good item is usable");
+        items = ecr_items_free(items, n);
+        free(error);
+
+        ok(ecr_proxy_names("https://111111111111.dkr.ecr.us-west-2.amazonaws.com", "111111111111"), "proxy names its registry");
+        ok(!ecr_proxy_names("https://1111111111112.dkr.ecr.us-west-2.amazonaws.com", "111111111111"), "proxy: longer id differs");
+        ok(!ecr_proxy_names(NULL, "111111111111"), "proxy: none");
+}
+
+static void request_body(void) {
+        const char *ids[] = { "111111111111", "222222222222" };
+        AwsCredentials creds = { .access_key_id = (char *) "AKIDEXAMPLE", .secret_access_key = (char *) "secret",
+                                 .source = (char *) "test" };
+        HttpRequest *req = NULL;
+
+        is_int(ecr_request_new(NULL, "https://api.ecr.us-west-2.amazonaws.com", "us-west-2", ids, 0, &creds, 0, &req),
+               -EINVAL, "request: no registry id refused");
+        is_int(ecr_request_new(NULL, "https://api.ecr.us-west-2.amazonaws.com", "us-west-2", ids, 11, &creds, 0, &req),
+               -EINVAL, "request: more than 10 registry ids refused");
+}
+
 int main(void) {
         parse_ok();
+        items_and_matching();
+        request_body();
         parse_bad("not json", "not valid JSON", "garbage");
         parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3\"}]} trailing", "trailing", "trailing data");
         parse_bad("{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3\"", "not valid JSON", "truncated");

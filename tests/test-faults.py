@@ -602,7 +602,8 @@ def signals(fake, top):
     cfg = os.path.join(d_top, "config.yaml")
 
     def config(*names):
-        write_config(cfg, [(ids[n], files[n], fake.url) for n in names])
+        # A has an endpoint of its own, so that it does not share a request with B and C.
+        write_config(cfg, [(ids[n], files[n], fake.url + ("/a" if n == "A" else "")) for n in names])
 
     def content(n):
         try:
@@ -714,11 +715,130 @@ def many_registries(fake, top, n=1000, latency=0.02):
         peak = max(peak, running)
     t.ok(2 <= peak <= 8, "%d registries: concurrency is bounded by 8 and used (peak %d)" % (n, peak))
     t.ok(len(log) <= n, "%d registries: no request repeated (%d requests)" % (n, len(log)))
-    # Issue 5: identical (identity, region) pairs are not signed twice per cycle without need; ECR
-    # takes up to 10 registryIds per call. Not implemented yet.
-    t.ok(len(log) <= (n + 9) // 10, "%d registries: one GetAuthorizationToken per 10 registries of one identity "
-         "and region (%d requests)" % (n, len(log)), todo="requests are not batched per (identity, region) yet")
+    # Identical (identity, region) pairs are not signed twice per cycle: ECR takes 10 registryIds a call.
+    t.ok(len(log) == (n + 9) // 10, "%d registries: one GetAuthorizationToken per 10 registries of one identity "
+         "and region (%d requests)" % (n, len(log)))
+    asked = sorted(i for e in log for i in e["registry_ids"])
+    t.ok(asked == sorted(ids) and all(len(e["registry_ids"]) == 10 for e in log),
+         "%d registries: each registry named in exactly one request, 10 per request" % n)
     t.is_(leaks(out, "pw-%s" % ids[0], "pw-%s" % ids[-1]), [], "%d registries: no secret in the output" % n)
+
+
+def batching(fake, top):
+    """Registries of one identity, region and endpoint share GetAuthorizationToken requests (up to 10
+    registryIds), and each still gets its own token however the answer is laid out."""
+    def setup(name, n, base, regions=(REGION,)):
+        fake.set_mode("ok", answer="each")
+        d = os.path.join(top, name)
+        os.makedirs(d)
+        ids = ["%012d" % (base + i) for i in range(n)]
+        cfg = os.path.join(d, "config.yaml")
+        with open(cfg, "w") as f:
+            f.write("interval: 30m\nregistries:\n")
+            for i, rid in enumerate(ids):
+                f.write('  - registryId: "%s"\n    region: %s\n    passwordFile: "%s/%s.pass"\n    endpoint: "%s"\n'
+                        % (rid, regions[i % len(regions)], d, rid, fake.url))
+        return d, ids, cfg
+
+    def files(d, ids):
+        out = {}
+        for rid in ids:
+            try:
+                with open(os.path.join(d, rid + ".pass")) as f:
+                    out[rid] = f.read()
+            except FileNotFoundError:
+                out[rid] = None
+        return out
+
+    def own(d, ids):
+        return files(d, ids) == {rid: "pw-" + rid for rid in ids}
+
+    # 25 registries: 10 + 10 + 5.
+    d, ids, cfg = setup("batch-25", 25, 300000000000)
+    fake.reset()
+    fake.set_mode("ok", passwords={rid: "pw-" + rid for rid in ids})
+    rc, out, _ = oneshot(cfg)
+    log = fake.log()
+    t.is_(rc, 0, "batch: 25 registries refresh", out)
+    t.is_(sorted(len(e["registry_ids"]) for e in log), [5, 10, 10], "batch: 25 registries take 3 requests (10, 10, 5)")
+    t.ok(own(d, ids), "batch: every file holds its own registry's password", str(files(d, ids)))
+    t.is_(leaks(out, *("pw-" + rid for rid in ids)), [], "batch: no password in the output", out)
+
+    # However the answer is laid out, each registry gets the item meant for it.
+    for answer, what in (("reversed", "items in another order: matched by proxyEndpoint"),
+                         ("anonymous", "items without proxyEndpoint: matched by position")):
+        d, ids, cfg = setup("batch-" + answer, 4, 310000000000 if answer == "reversed" else 320000000000)
+        fake.reset()
+        fake.set_mode("ok", passwords={rid: "pw-" + rid for rid in ids}, answer=answer)
+        rc, out, _ = oneshot(cfg)
+        t.ok(rc == 0 and len(fake.log()) == 1 and own(d, ids), "batch: %s" % what, out + str(files(d, ids)))
+
+    # One item for the whole request: the identity's token serves every registry (registryIds is
+    # deprecated; the token works for every registry the principal may use).
+    d, ids, cfg = setup("batch-one", 3, 330000000000)
+    fake.reset()
+    fake.set_mode("ok", passwords={rid: "pw-" + rid for rid in ids}, answer="one")
+    rc, out, _ = oneshot(cfg)
+    t.ok(rc == 0 and len(fake.log()) == 1 and set(files(d, ids).values()) == {"pw-" + ids[0]},
+         "batch: a single item serves every registry of the request", out + str(files(d, ids)))
+
+    # An answer without an item for one registry: that one is asked for on its own.
+    d, ids, cfg = setup("batch-missing", 3, 340000000000)
+    fake.reset()
+    fake.set_mode("ok", passwords={rid: "pw-" + rid for rid in ids}, answer="missing-last")
+    rc, out, _ = oneshot(cfg)
+    log = fake.log()
+    t.ok(rc == 0 and own(d, ids) and [len(e["registry_ids"]) for e in log] == [3, 1] and log[1]["registry_ids"] == [ids[2]],
+         "batch: a registry missing from the answer is asked for on its own", out + str(log))
+    t.ok(cause_line_for(out, ids[2], "asking on its own"), "batch: ... and the log says so", out)
+
+    # InvalidParameterException on a shared request: each registry on its own, so one bad id does not
+    # take the others down; the bad one fails, the others are written, the old file is kept.
+    d, ids, cfg = setup("batch-invalid", 3, 350000000000)
+    bad = ids[1]
+    with open(os.path.join(d, bad + ".pass"), "w") as f:
+        f.write("old-" + bad)
+    fake.reset()
+    fake.set_mode("ok", passwords={rid: "pw-" + rid for rid in ids})
+    fake.queue("error", count=2, registry_id=bad, error_type="InvalidParameterException",
+               error_message="Invalid parameter at 'registryIds' failed to satisfy constraint")
+    rc, out, _ = oneshot(cfg)
+    log = fake.log()
+    got = files(d, ids)
+    t.ok(rc == 1 and got[ids[0]] == "pw-" + ids[0] and got[ids[2]] == "pw-" + ids[2] and got[bad] == "old-" + bad,
+         "batch: InvalidParameterException splits the request; the bad registry fails alone, its old file kept",
+         out + str(got))
+    t.ok(len(log) == 4 and sorted(len(e["registry_ids"]) for e in log) == [1, 1, 1, 3],
+         "batch: one shared request, then one each (%d requests)" % len(log), str([e["registry_ids"] for e in log]))
+    t.ok("asking for each registry on its own" in out and cause_line_for(out, bad, "InvalidParameterException"),
+         "batch: the log says why it split and which registry failed", out)
+
+    # A transient error retries the shared request as a whole.
+    d, ids, cfg = setup("batch-503", 5, 360000000000)
+    fake.reset()
+    fake.set_mode("ok", passwords={rid: "pw-" + rid for rid in ids})
+    fake.queue("503", count=1)
+    rc, out, _ = oneshot(cfg)
+    log = fake.log()
+    t.ok(rc == 0 and own(d, ids) and [len(e["registry_ids"]) for e in log] == [5, 5],
+         "batch: a 503 retries the shared request once for all 5", out + str([e["registry_ids"] for e in log]))
+    t.ok(re.search(r"%s/%s and 4 more: HTTP 503.*attempt 2 of 3" % (ids[0], REGION), out),
+         "batch: one retry line names the request's registries", out)
+
+    # Different regions never share a request (different signing scope and endpoint).
+    d, ids, cfg = setup("batch-regions", 6, 370000000000, regions=("us-west-2", "eu-west-1"))
+    fake.reset()
+    fake.set_mode("ok", passwords={rid: "pw-" + rid for rid in ids})
+    rc, out, _ = oneshot(cfg)
+    log = fake.log()
+    by_region = sorted((e["region"], sorted(e["registry_ids"])) for e in log)
+    t.ok(rc == 0 and own(d, ids) and by_region == [("eu-west-1", sorted(ids[1::2])), ("us-west-2", sorted(ids[0::2]))],
+         "batch: one request per region, each naming only that region's registries", out + str(by_region))
+    fake.set_mode("ok", answer="each", passwords={})
+
+
+def cause_line_for(out, rid, cause):
+    return any(line.find(rid) >= 0 and re.search(cause, line) for line in out.splitlines())
 
 
 def retry_quota(fake, top, n=150):
@@ -728,7 +848,8 @@ def retry_quota(fake, top, n=150):
     os.makedirs(d)
     ids = ["%012d" % (200000000000 + i) for i in range(n)]
     cfg = os.path.join(top, "quota.yaml")
-    write_config(cfg, [(rid, os.path.join(d, "%s.pass" % rid), fake.url) for rid in ids])
+    # An endpoint each, so that no two share a request: the quota counts requests.
+    write_config(cfg, [(rid, os.path.join(d, "%s.pass" % rid), "%s/%d" % (fake.url, i)) for i, rid in enumerate(ids)])
     fake.reset()
     fake.set_mode("503")
     rc, out, took = oneshot(cfg, timeout=120)
@@ -753,7 +874,7 @@ def main():
     try:
         fake = fakeaws.FakeAwsProcess.start(os.path.join(top, "fake.port"), log=fake_log, quiet=True)
         t0 = time.monotonic()
-        for part in (faults_http, faults_skew, faults_disk, signals, many_registries, retry_quota):
+        for part in (faults_http, faults_skew, faults_disk, signals, batching, many_registries, retry_quota):
             p0 = time.monotonic()
             part(fake, top)
             t.diag("%s: %.1fs" % (part.__name__, time.monotonic() - p0))

@@ -45,8 +45,11 @@ def write_config(path, d, url, ids, broken=False):
     with open(path + ".tmp", "w") as f:
         f.write("interval: 1s\nregistries:\n")
         for rid in ids:
+            # The first two share requests (batching); the others have an endpoint, and so requests, of
+            # their own.
+            endpoint = url if rid in IDS[:2] else "%s/%s" % (url, rid)
             f.write('  - registryId: "%s"\n    region: us-west-2\n    passwordFile: "%s/%s.pass"\n    endpoint: "%s"\n'
-                    % (rid, d, rid, url))
+                    % (rid, d, rid, endpoint))
         if broken:
             f.write("  - registryId: 1234\n")
     os.replace(path + ".tmp", path)
