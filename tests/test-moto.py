@@ -159,6 +159,22 @@ def tests(work, m, url):
     ok(os.path.exists(pw2) and open(pw2).read() == expected_password("210987654321"), "second registry written", out)
     ok("210987654321/eu-central-1" in out, "second registry logged with its region", out)
 
+    # 3b. Twelve registries in one region: two signed requests (10 + 2 registry ids), each registry
+    # written with the token moto returns for it.
+    many = ["%012d" % (400000000000 + i) for i in range(12)]
+    mdir = os.path.join(work, "many")
+    os.makedirs(mdir)
+    write_config(cfg, [dict(id=rid, region="us-west-2", file=os.path.join(mdir, rid + ".pass"), endpoint=url)
+                       for rid in many])
+    rc, out = run(cfg, clean_env(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret), extra=("--verbose",))
+    got = {rid: open(os.path.join(mdir, rid + ".pass")).read() if os.path.exists(os.path.join(mdir, rid + ".pass"))
+           else None for rid in many}
+    ok(rc == 0 and got == {rid: expected_password(rid) for rid in many},
+       "12 registries in one region: each file holds its own registry's token", out + str(got))
+    ok(out.count("GetAuthorizationToken for 10 registries") == 1 and out.count("GetAuthorizationToken for 2 registries") == 1
+       and "GetAuthorizationToken for 1 registry " not in out,
+       "12 registries in one region: two signed requests (10 + 2 registry ids), accepted by moto", out)
+
     # 4. Wrong secret: moto rejects the signature; the old file stays byte-identical.
     before = open(pw1, "rb").read()
     before_stat = os.stat(pw1)
