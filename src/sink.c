@@ -48,13 +48,13 @@ int sink_write_atomic(const char *path, const void *data, size_t len, mode_t mod
         dir = dirname(dcopy);
         base = basename(bcopy);
         if (isempty(base) || streq(base, "/") || streq(base, ".") || streq(base, ".."))
-                return set_error(ret_error, -EISDIR, "Invalid password file", path);
+                return set_error(ret_error, -EISDIR, "Invalid file name", path);
 
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0) {
                 r = -errno;
                 if (r == -ENOENT)
-                        return set_error(ret_error, r, "Cannot write password file: missing directory for", path);
+                        return set_error(ret_error, r, "Cannot write file: missing directory for", path);
                 return set_error(ret_error, r, "Cannot open directory of", path);
         }
 
