@@ -10,6 +10,7 @@
 #include "hook.h"
 #include "log.h"
 #include "sd-compat.h"
+#include "spawn.h"
 
 #define HOOK_LINE_MAX 400U
 #define HOOK_LINES_MAX 50U
@@ -92,74 +93,14 @@ static char **build_env(char *const *extra) {
         return l;
 }
 
-static int find_executable(const char *name, char **ret) {
-        const char *path;
-        int r = -ENOENT;
-
-        if (isempty(name))
-                return -EINVAL;
-        if (strchr(name, '/')) {
-                *ret = strdup(name);
-                return *ret ? 0 : -ENOMEM;
-        }
-        path = getenv("PATH");
-        if (isempty(path))
-                path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        while (*path) {
-                size_t n = strcspn(path, ":");
-                _cleanup_free_ char *p = NULL;
-                struct stat st;
-
-                /* An empty PATH entry means the current directory, as for execvp(). */
-                if (asprintf(&p, "%.*s/%s", (int) (n > 0 ? n : 1), n > 0 ? path : ".", name) < 0)
-                        return -ENOMEM;
-                if (stat(p, &st) >= 0 && S_ISREG(st.st_mode)) {
-                        if (access(p, X_OK) >= 0) {
-                                *ret = TAKE_PTR(p);
-                                return 0;
-                        }
-                        r = -EACCES;
-                }
-                path += n;
-                if (*path == ':')
-                        path++;
-        }
-        return r;
-}
-
 /* ---- the child, between fork() and execve(): async-signal-safe calls only ---- */
-
-static void close_range_safe(unsigned from, unsigned to, long max_fd) {
-        if (from > to)
-                return;
-#ifdef SYS_close_range
-        if (syscall(SYS_close_range, from, to, 0U) == 0)
-                return;
-#endif
-        for (long fd = from; fd <= (long) to && fd < max_fd; fd++)
-                (void) close((int) fd);
-}
 
 static _noreturn_ void child_exec(const char *path, char *const *argv, char *const *envp, int null_fd, int err_fd,
                                   int exec_fd, long max_fd) {
-        sigset_t ss;
         int e;
 
-        (void) setpgid(0, 0);
-        for (int sig = 1; sig < _NSIG; sig++) {
-                struct sigaction sa = { .sa_handler = SIG_DFL };
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) sigaction(sig, &sa, NULL);
-        }
-        sigemptyset(&ss);
-        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
-
-        if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
-                _exit(127);
         /* Every other descriptor goes, but the exec pipe (close-on-exec) stays until execve(). */
-        close_range_safe(3, (unsigned) exec_fd - 1, max_fd);
-        close_range_safe((unsigned) exec_fd + 1, ~0U, max_fd);
-
+        spawn_child_setup(null_fd, null_fd, err_fd, exec_fd, max_fd);
         execve(path, argv, envp);
         e = errno;
         (void) !write(exec_fd, &e, sizeof(e));
@@ -329,44 +270,6 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
         return 0;
 }
 
-/* Moves fd above the standard descriptors, so the child's dup2() onto 0/1/2 cannot clobber it. */
-static int fd_above_stdio(int fd) {
-        int n;
-        if (fd < 0 || fd > STDERR_FILENO)
-                return fd;
-        n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (n < 0)
-                n = -errno;
-        close(fd);
-        return n;
-}
-
-static int make_pipe(int fds[2]) {
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        fds[0] = fd_above_stdio(fds[0]);
-        fds[1] = fd_above_stdio(fds[1]);
-        if (fds[0] < 0 || fds[1] < 0) {
-                if (fds[0] >= 0)
-                        close(fds[0]);
-                if (fds[1] >= 0)
-                        close(fds[1]);
-                fds[0] = fds[1] = -EBADF;
-                return -EMFILE;
-        }
-        if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0)
-                return -errno;
-        return 0;
-}
-
-static void close_pair(int fds[2]) {
-        for (int i = 0; i < 2; i++)
-                if (fds[i] >= 0) {
-                        close(fds[i]);
-                        fds[i] = -EBADF;
-                }
-}
-
 static int is_sigchld_blocked(void) {
         sigset_t ss;
         if (sigprocmask(SIG_SETMASK, NULL, &ss) < 0)
@@ -389,7 +292,11 @@ int hook_run(sd_event *e, const char *label, char *const *argv, char *const *ext
                 log_error("%s: onRefresh: empty command.", label);
                 return -EINVAL;
         }
-        r = find_executable(argv[0], &path);
+        /* A path is taken as it is: if it cannot be run, execve() says why. */
+        if (strchr(argv[0], '/'))
+                r = (path = strdup(argv[0])) ? 0 : -ENOMEM;
+        else
+                r = spawn_find_executable(argv[0], "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", &path);
         if (r == -ENOENT)
                 return log_error_errno(r, "%s: onRefresh: cannot run %s: not found in $PATH.", label, argv[0]);
         if (r < 0)
@@ -416,21 +323,19 @@ int hook_run(sd_event *e, const char *label, char *const *argv, char *const *ext
         }
 
         null_fd = open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
-        null_fd = null_fd < 0 ? -errno : fd_above_stdio(null_fd);
+        null_fd = null_fd < 0 ? -errno : spawn_fd_above_stdio(null_fd);
         if (null_fd < 0) {
                 r = log_error_errno(null_fd, "%s: onRefresh: cannot open /dev/null: %m", label);
                 goto fail;
         }
-        r = make_pipe(err_pipe);
+        r = spawn_pipe(err_pipe);
         if (r >= 0)
-                r = make_pipe(exec_pipe);
+                r = spawn_pipe(exec_pipe);
         if (r < 0) {
                 log_error_errno(r, "%s: onRefresh: cannot create pipes: %m", label);
                 goto fail;
         }
-        max_fd = sysconf(_SC_OPEN_MAX);
-        if (max_fd <= 0 || max_fd > 65536)
-                max_fd = 65536;
+        max_fd = spawn_max_fd();
 
         h->pid = fork();
         if (h->pid < 0) {
@@ -468,8 +373,8 @@ int hook_run(sd_event *e, const char *label, char *const *argv, char *const *ext
         return 0;
 
 fail:
-        close_pair(err_pipe);
-        close_pair(exec_pipe);
+        spawn_close_pair(err_pipe);
+        spawn_close_pair(exec_pipe);
         strv_free_local(envp);
         hook_free(h);
         return r;

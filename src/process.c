@@ -8,6 +8,7 @@
 #include "log.h"
 #include "process.h"
 #include "sd-compat.h"
+#include "spawn.h"
 
 #define STDERR_LINE_MAX 400U
 #define REAP_POLL_MIN (2 * USEC_PER_MSEC)
@@ -145,52 +146,8 @@ int process_split_command(const char *command, char ***ret_argv, char **ret_erro
         return 0;
 }
 
-static int check_executable(const char *path) {
-        struct stat st;
-        if (stat(path, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EACCES;
-        if (access(path, X_OK) < 0)
-                return -errno;
-        return 0;
-}
-
 int process_find_executable(const char *name, char **ret) {
-        const char *path;
-        int r, first_error = -ENOENT;
-
-        if (isempty(name))
-                return -ENOENT;
-        if (strchr(name, '/')) {
-                r = check_executable(name);
-                if (r < 0)
-                        return r;
-                *ret = strdup(name);
-                return *ret ? 0 : -ENOMEM;
-        }
-
-        path = getenv("PATH");
-        if (!path)
-                path = "/bin:/usr/bin"; /* Python's os.defpath */
-        for (const char *p = path;;) {
-                size_t n = strcspn(p, ":");
-                _cleanup_free_ char *candidate = NULL;
-
-                if (asprintf(&candidate, "%.*s%s%s", (int) n, n > 0 ? p : ".", "/", name) < 0)
-                        return -ENOMEM;
-                r = check_executable(candidate);
-                if (r == 0) {
-                        *ret = TAKE_PTR(candidate);
-                        return 0;
-                }
-                if (r == -EACCES && first_error == -ENOENT)
-                        first_error = r;
-                if (!p[n])
-                        break;
-                p += n + 1;
-        }
-        return first_error;
+        return spawn_find_executable(name, "/bin:/usr/bin" /* Python's os.defpath */, ret);
 }
 
 char **process_child_environment(void) {
@@ -237,34 +194,12 @@ static void write_all_safe(int fd, const char *s) {
         }
 }
 
-static void close_from(int lowest, long max_fd) {
-#ifdef SYS_close_range
-        if (syscall(SYS_close_range, (unsigned) lowest, ~0U, 0U) == 0)
-                return;
-#endif
-        for (long fd = lowest; fd < max_fd; fd++)
-                (void) close((int) fd);
-}
-
 static _noreturn_ void child_exec(const char *path, char *const *argv, char *const *envp, int in_fd, int out_fd,
                                   int err_fd, long max_fd) {
-        sigset_t ss;
         char num[16];
         int e, i = (int) sizeof(num) - 1;
 
-        (void) setpgid(0, 0);
-        for (int sig = 1; sig < _NSIG; sig++) {
-                struct sigaction sa = { .sa_handler = SIG_DFL };
-                if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) sigaction(sig, &sa, NULL);
-        }
-        sigemptyset(&ss);
-        (void) sigprocmask(SIG_SETMASK, &ss, NULL);
-
-        if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
-                _exit(127);
-        close_from(3, max_fd);
-
+        spawn_child_setup(in_fd, out_fd, err_fd, -1, max_fd);
         execve(path, argv, envp);
 
         e = errno;
@@ -456,36 +391,6 @@ static int on_pipe(sd_event_source *s, int fd, uint32_t revents, void *userdata)
         return 0;
 }
 
-/* Moves fd above the standard descriptors, so the child's dup2() onto 0/1/2 cannot clobber it. */
-static int fd_above_stdio(int fd) {
-        int n;
-        if (fd > STDERR_FILENO)
-                return fd;
-        n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        close(fd);
-        return n < 0 ? -errno : n;
-}
-
-static int make_pipe(int fds[2]) {
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        fds[0] = fd_above_stdio(fds[0]);
-        fds[1] = fd_above_stdio(fds[1]);
-        if (fds[0] < 0 || fds[1] < 0) {
-                if (fds[0] >= 0)
-                        close(fds[0]);
-                if (fds[1] >= 0)
-                        close(fds[1]);
-                return -EMFILE;
-        }
-        if (fcntl(fds[0], F_SETFL, O_NONBLOCK) < 0) {
-                close(fds[0]);
-                close(fds[1]);
-                return -errno;
-        }
-        return 0;
-}
-
 int process_spawn(sd_event *e, const char *path, char *const *argv, char *const *envp, usec_t timeout, size_t max_output,
                   const char *log_prefix, ProcessDoneFn done, void *userdata, Process **ret) {
         int out_pipe[2] = { -EBADF, -EBADF }, err_pipe[2] = { -EBADF, -EBADF };
@@ -516,20 +421,18 @@ int process_spawn(sd_event *e, const char *path, char *const *argv, char *const 
                 r = -errno;
                 goto fail;
         }
-        null_fd = fd_above_stdio(null_fd);
+        null_fd = spawn_fd_above_stdio(null_fd);
         if (null_fd < 0) {
                 r = null_fd;
                 goto fail;
         }
-        r = make_pipe(out_pipe);
+        r = spawn_pipe(out_pipe);
         if (r < 0)
                 goto fail;
-        r = make_pipe(err_pipe);
+        r = spawn_pipe(err_pipe);
         if (r < 0)
                 goto fail;
-        max_fd = sysconf(_SC_OPEN_MAX);
-        if (max_fd <= 0 || max_fd > 65536)
-                max_fd = 65536;
+        max_fd = spawn_max_fd();
 
         p->pid = fork();
         if (p->pid < 0) {
@@ -565,12 +468,8 @@ int process_spawn(sd_event *e, const char *path, char *const *argv, char *const 
         return 0;
 
 fail:
-        for (int i = 0; i < 2; i++) {
-                if (out_pipe[i] >= 0)
-                        close(out_pipe[i]);
-                if (err_pipe[i] >= 0)
-                        close(err_pipe[i]);
-        }
+        spawn_close_pair(out_pipe);
+        spawn_close_pair(err_pipe);
         p->finished = true;
         process_free(p);
         return r;
