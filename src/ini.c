@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "ini.h"
 #include "macro.h"
 
@@ -78,60 +79,6 @@ void ini_freep(IniFile **f) {
         *f = ini_free(*f);
 }
 
-/* A growable byte buffer for secrets: growing copies and wipes, never realloc()s (which could leave
- * a copy behind in freed memory). Always NUL-terminated once allocated. */
-typedef struct Buf {
-        char *data;
-        size_t len, cap;
-} Buf;
-
-static void buf_wipe(Buf *b) {
-        if (b->data) {
-                explicit_bzero(b->data, b->cap);
-                free(b->data);
-        }
-        *b = (Buf) {};
-}
-
-static int buf_reserve(Buf *b, size_t extra) {
-        size_t need, cap;
-        char *n;
-
-        if (extra > SIZE_MAX - b->len - 1)
-                return -ENOMEM;
-        need = b->len + extra + 1;
-        if (need <= b->cap)
-                return 0;
-        cap = MAX(b->cap, (size_t) 64);
-        while (cap < need) {
-                if (cap > SIZE_MAX / 2)
-                        return -ENOMEM;
-                cap *= 2;
-        }
-        n = malloc(cap);
-        if (!n)
-                return -ENOMEM;
-        if (b->data) {
-                memcpy(n, b->data, b->len);
-                explicit_bzero(b->data, b->cap);
-                free(b->data);
-        }
-        n[b->len] = 0;
-        b->data = n;
-        b->cap = cap;
-        return 0;
-}
-
-static int buf_append(Buf *b, const char *p, size_t n) {
-        int r = buf_reserve(b, n);
-        if (r < 0)
-                return r;
-        if (n > 0)
-                memcpy(b->data + b->len, p, n);
-        b->len += n;
-        b->data[b->len] = 0;
-        return 0;
-}
 
 /* ---- UTF-8 and Python's notion of whitespace ---- */
 
@@ -677,9 +624,6 @@ int ini_load_buffer(const char *name, const char *data, size_t len, IniFile **re
         return 0;
 }
 
-static void bufp_wipe(Buf *b) {
-        buf_wipe(b);
-}
 
 int ini_load(const char *path, IniFile **ret, char **ret_error) {
         _cleanup_(bufp_wipe) Buf buf = {};

@@ -3,6 +3,7 @@
 #include <gnutls/gnutls.h>
 #include <time.h>
 
+#include "buf.h"
 #include "macro.h"
 #include "sigv4.h"
 
@@ -10,78 +11,6 @@
 #define SHA256_LEN 32
 
 #define new_array(t, n) ((t *) calloc((n), sizeof(t)))
-
-/* A growing NUL-terminated string. The canonical request carries every signed header value, the
- * session token among them, so a buffer is wiped whenever it is let go, on growth too. */
-typedef struct Buf {
-        char *data;
-        size_t len, cap;
-} Buf;
-
-static void buf_wipe(Buf *b) {
-        if (b->data) {
-                explicit_bzero(b->data, b->cap);
-                free(b->data);
-        }
-        *b = (Buf) {};
-}
-
-static int buf_reserve(Buf *b, size_t extra) {
-        size_t need, cap;
-        char *p;
-
-        if (extra >= SIZE_MAX - b->len)
-                return -ENOMEM;
-        need = b->len + extra + 1;
-        if (need <= b->cap)
-                return 0;
-
-        cap = MAX(need, (size_t) 128);
-        if (b->cap <= SIZE_MAX / 2)
-                cap = MAX(cap, b->cap * 2);
-
-        p = malloc(cap);
-        if (!p)
-                return -ENOMEM;
-        if (b->data) {
-                memcpy(p, b->data, b->len + 1);
-                explicit_bzero(b->data, b->cap);
-                free(b->data);
-        } else
-                p[0] = 0;
-
-        b->data = p;
-        b->cap = cap;
-        return 0;
-}
-
-static int buf_append(Buf *b, const char *s, size_t n) {
-        int r;
-
-        r = buf_reserve(b, n);
-        if (r < 0)
-                return r;
-        memcpy(b->data + b->len, s, n);
-        b->len += n;
-        b->data[b->len] = 0;
-        return 0;
-}
-
-static int buf_puts(Buf *b, const char *s) {
-        return buf_append(b, s, strlen(s));
-}
-
-static int buf_putc(Buf *b, char c) {
-        return buf_append(b, &c, 1);
-}
-
-/* Hands the string to the caller; an empty buffer still yields an allocated "". */
-static char *buf_steal(Buf *b) {
-        if (!b->data && buf_reserve(b, 0) < 0)
-                return NULL;
-        *b = (Buf) { .data = b->data };
-        return TAKE_PTR(b->data);
-}
 
 static void key_wipe(uint8_t (*k)[SHA256_LEN]) {
         explicit_bzero(*k, sizeof(*k));
