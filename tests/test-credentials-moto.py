@@ -29,47 +29,19 @@ import threading
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True
+import motolib  # noqa: E402
+
 BINARY = os.environ.get("ECR_TOKEN_REFRESH") or os.path.join(HERE, "..", "ecr-token-refresh")
 MOTO = os.path.join(HERE, "moto.py")
 ACCOUNT = "123456789012"
 PASSWORD = "%s-auth-token" % ACCOUNT  # what moto's GetAuthorizationToken hands out
 
-count = 0
-failed = 0
-
-
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond:
-        failed += 1
-        if diag:
-            for line in str(diag).splitlines()[-25:]:
-                print("#   " + line)
-    sys.stdout.flush()
-    return cond
-
-
-def moto_python():
-    for py in (sys.executable, "python3", "/usr/bin/python3"):
-        try:
-            if subprocess.run([py, "-c", "import moto, boto3"], capture_output=True).returncode == 0:
-                return py
-        except OSError:
-            pass
-    return None
-
-
-def read_env(path):
-    env = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                k, v = line.split("=", 1)
-                env[k] = v.strip("'\"")
-    return env
+T = motolib.Tap(diag_lines=25)
+ok = T.ok
+moto_python = motolib.moto_python
+read_env = motolib.read_env
 
 
 class World:
@@ -476,8 +448,7 @@ def main():
     finally:
         subprocess.run([py, MOTO, "stop", "--dir", work], capture_output=True, timeout=60)
         subprocess.run(["rm", "-rf", work])
-    print("1..%d" % count)
-    return 1 if failed else 0
+    return T.plan()
 
 
 if __name__ == "__main__":

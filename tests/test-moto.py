@@ -17,48 +17,17 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True
+import motolib  # noqa: E402
+
 BINARY = os.environ.get("ECR_TOKEN_REFRESH") or os.path.join(HERE, "..", "ecr-token-refresh")
 MOTO = os.path.join(HERE, "moto.py")
 
-count = 0
-failed = 0
-
-
-def ok(cond, name, diag=None):
-    global count, failed
-    count += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (count, name))
-    if not cond:
-        failed += 1
-        if diag:
-            for line in str(diag).splitlines()[-30:]:
-                print("#   " + line)
-    sys.stdout.flush()
-    return cond
-
-
-def moto_python():
-    for py in (sys.executable, "python3", "/usr/bin/python3"):
-        try:
-            if subprocess.run([py, "-c", "import moto, boto3"], capture_output=True).returncode == 0:
-                return py
-        except OSError:
-            pass
-    return None
-
-
-def read_env(path):
-    env = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#") or "=" not in line:
-                continue
-            k, v = line.split("=", 1)
-            if k.startswith("export "):
-                k = k[len("export "):]
-            env[k] = v.strip("'\"")
-    return env
+T = motolib.Tap(diag_lines=30)
+ok = T.ok
+moto_python = motolib.moto_python
+read_env = motolib.read_env
 
 
 def clean_env(**extra):
@@ -111,8 +80,7 @@ def main():
     finally:
         subprocess.run([py, MOTO, "stop", "--dir", work], capture_output=True, timeout=60)
         shutil.rmtree(work, ignore_errors=True)
-    print("1..%d" % count)
-    return 1 if failed else 0
+    return T.plan()
 
 
 def listing(d):
