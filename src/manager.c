@@ -673,6 +673,8 @@ static void gather_riders(RegistryState *s, usec_t now) {
                         ids[n_ids++] = o->reg->registry_id;
                 o->leader = s;
                 o->in_flight = true;
+                s->retry_cost += o->retry_cost; /* the request's success gives it back */
+                o->retry_cost = 0;
                 o->next_due = USEC_INFINITY;
                 if (o->attempt == 0 && !o->skew_retried)
                         o->started = now;

@@ -834,6 +834,36 @@ def batching(fake, top):
     by_region = sorted((e["region"], sorted(e["registry_ids"])) for e in log)
     t.ok(rc == 0 and own(d, ids) and by_region == [("eu-west-1", sorted(ids[1::2])), ("us-west-2", sorted(ids[0::2]))],
          "batch: one request per region, each naming only that region's registries", out + str(by_region))
+
+    # A daemon: a registry added by a reload takes along the others that are due within a tenth of
+    # the interval (here 2 s of 20 s), so that they fall into step instead of each costing a request.
+    d, ids, cfg = setup("batch-reload", 3, 380000000000)
+
+    def config(n):
+        with open(cfg + ".tmp", "w") as f:
+            f.write("interval: 20s\nregistries:\n")
+            for rid in ids[:n]:
+                f.write('  - registryId: "%s"\n    region: %s\n    passwordFile: "%s/%s.pass"\n    endpoint: "%s"\n'
+                        % (rid, REGION, d, rid, fake.url))
+        os.replace(cfg + ".tmp", cfg)
+    config(2)
+    fake.reset()
+    fake.set_mode("ok", passwords={rid: "pw-" + rid for rid in ids})
+    dm = Daemon(cfg, os.path.join(d, "log"), clean_env(WATCHDOG_USEC=None))
+    try:
+        t.ok(dm.wait_for(lambda: len(fake.log()) >= 1 and fake.log()[0]["end"], 10), "batch-reload: first cycle", dm.output())
+        first = fake.log()[0]["end"]
+        time.sleep(max(0.0, first + 18.5 - time.time()))     # the two are due again 1.5 s from now
+        config(3)
+        dm.proc.send_signal(signal.SIGHUP)
+        dm.wait_for(lambda: len(fake.log()) >= 2, 5)
+        time.sleep(2.5)                                       # past the moment the two were due
+    finally:
+        dm.stop()
+    log = fake.log()
+    t.ok([sorted(e["registry_ids"]) for e in log] == [sorted(ids[:2]), sorted(ids)],
+         "batch-reload: the added registry's request also carries the two due 1.5 s later (no third request)",
+         str([(round(e["time"] - log[0]["time"], 2), e["registry_ids"]) for e in log]))
     fake.set_mode("ok", answer="each", passwords={})
 
 
