@@ -468,7 +468,7 @@ static void on_ecr_done(HttpRequest *req, void *userdata) {
 static void on_ecr_tokens(RegistryState *s, const EcrItem *items, size_t n_items) {
         Manager *m = s->manager;
         _cleanup_free_ RegistryState **riders = NULL;
-        const char *ids[ECR_MAX_REGISTRY_IDS];
+        const char *ids[ECR_MAX_REGISTRY_IDS] = {};
         size_t n_ids = batch_ids(s, ids), n;
         uint64_t jitter = random_below(UINT64_C(1) << 32);
         bool held = dispatch_hold(m);
@@ -604,7 +604,7 @@ static void send_request(RegistryState *s, AwsCredentials *creds) {
                 return state_finish(s, false, "InvalidEndpoint", error ?: "out of memory");
 
         time_t when = (time_t) (((int64_t) now_realtime() + m->clock_offset_usec) / (int64_t) USEC_PER_SEC);
-        const char *ids[ECR_MAX_REGISTRY_IDS];
+        const char *ids[ECR_MAX_REGISTRY_IDS] = {};
         size_t n_ids = batch_ids(s, ids);
         r = ecr_request_new(m->http, url, s->reg->region, ids, n_ids, creds, when, &s->req);
         if (r < 0)
@@ -647,7 +647,7 @@ static bool can_ride(const RegistryState *l, const RegistryState *o, usec_t now)
 /* Takes along every registry that can share s's request, up to ECR_MAX_REGISTRY_IDS distinct ids. */
 static void gather_riders(RegistryState *s, usec_t now) {
         Manager *m = s->manager;
-        const char *ids[ECR_MAX_REGISTRY_IDS];
+        const char *ids[ECR_MAX_REGISTRY_IDS] = {};
         size_t n_ids;
 
         if (s->solo)
