@@ -10,6 +10,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "tls-trust.h"
 
 #define HTTP_DEFAULT_MAX_BODY (1024U * 1024U)
 #define HTTP_MAX_HEADERS_BYTES (64U * 1024U)
@@ -22,6 +23,7 @@ struct HttpClient {
         sd_event_source *idle; /* releases the multi handle once nothing runs */
         char *ca_file;       /* CURLOPT_CAINFO, or NULL for curl's default */
         bool no_ca_path;     /* set CURLOPT_CAPATH to NULL */
+        TlsTrust *trust;     /* GnuTLS: ca_file parsed once, we verify servers and curl loads no CA */
         unsigned n_running;
         HttpRequest *requests; /* every live request, for cleanup */
 };
@@ -50,6 +52,10 @@ struct HttpRequest {
         long status;
         char errbuf[CURL_ERROR_SIZE];
         char *error;
+
+        char *tls_host;   /* the name the server certificate must match (with c->trust) */
+        bool tls_refused; /* on_prereq() refused the server's certificate ... */
+        char *tls_error;  /* ... for this reason */
 };
 
 static int on_curl_io(sd_event_source *s, int fd, uint32_t revents, void *userdata);
@@ -75,6 +81,13 @@ static void check_done(HttpClient *c) {
                 if (r->too_big) {
                         r->result = CURLE_FILESIZE_EXCEEDED;
                         r->error = strdup("response body too large");
+                } else if (r->result == CURLE_ABORTED_BY_CALLBACK && r->tls_refused) {
+                        /* Our certificate check (on_prereq()) refused the server: report it as
+                         * curl reports its own, a permanent failure for every caller. */
+                        r->result = CURLE_PEER_FAILED_VERIFICATION;
+                        r->error = TAKE_PTR(r->tls_error);
+                        if (!r->error)
+                                r->error = strdup("TLS certificate not trusted");
                 } else if (r->result != CURLE_OK) {
                         const char *e = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->result);
                         r->error = strdup(e);
@@ -225,22 +238,24 @@ static int on_idle(sd_event_source *s, void *userdata) {
         return 0;
 }
 
+static bool curl_uses_gnutls(void) {
+        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+        return v->ssl_version && strncmp(v->ssl_version, "GnuTLS", 6) == 0;
+}
+
 /* GnuTLS parses the CA certificates anew for every TLS connection (curl 7.88 caches nothing for it:
  * CURLOPT_CA_CACHE_TIMEOUT is OpenSSL-only, CURLOPT_SSL_CTX_FUNCTION and CURLOPT_CAINFO_BLOB are
  * not built in). Debian's libcurl3-gnutls has no default CAINFO and CAPATH /etc/ssl/certs: ~290
- * files, every CA in it three times over (NAME.pem, HASH.0 and ca-certificates.crt), ~30 ms and
- * ~7 MiB per connection. update-ca-certificates builds that directory and its
- * ca-certificates.crt from the same certificates, so parse only that file: the same trust, a
- * third of the work. Returns 0 or -ENOMEM. */
+ * files, every CA in it three times over (NAME.pem, HASH.0 and ca-certificates.crt).
+ * update-ca-certificates builds that directory and its ca-certificates.crt from the same
+ * certificates, so the bundle file is the same trust. Returns 0 or -ENOMEM. */
 static int pick_trust_store(HttpClient *c, const char *ca_file) {
-        const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
-
         if (ca_file) { /* AWS_CA_BUNDLE replaces the system store, as in the SDKs */
                 c->ca_file = strdup(ca_file);
                 c->no_ca_path = true;
                 return c->ca_file ? 0 : -ENOMEM;
         }
-        if (!v->ssl_version || strncmp(v->ssl_version, "GnuTLS", 6) != 0)
+        if (!curl_uses_gnutls())
                 return 0; /* OpenSSL looks CAPATH up lazily, by hash */
 #if LIBCURL_VERSION_NUM >= 0x075400
         CURL *e = curl_easy_init();
@@ -251,22 +266,42 @@ static int pick_trust_store(HttpClient *c, const char *ca_file) {
                 return -ENOMEM;
         (void) curl_easy_getinfo(e, CURLINFO_CAINFO, &def_file);
         (void) curl_easy_getinfo(e, CURLINFO_CAPATH, &def_path);
-        if (!isempty(def_path)) {
-                if (!isempty(def_file))
+        if (!isempty(def_file)) {
+                c->ca_file = strdup(def_file); /* the same as leaving curl's default */
+                if (!c->ca_file)
+                        r = -ENOMEM;
+                c->no_ca_path = !isempty(def_path);
+        } else if (!isempty(def_path)) {
+                _cleanup_free_ char *bundle = NULL;
+                if (asprintf(&bundle, "%s/ca-certificates.crt", def_path) < 0)
+                        r = -ENOMEM;
+                else if (access(bundle, R_OK) >= 0) {
+                        c->ca_file = TAKE_PTR(bundle);
                         c->no_ca_path = true;
-                else {
-                        _cleanup_free_ char *bundle = NULL;
-                        if (asprintf(&bundle, "%s/ca-certificates.crt", def_path) < 0)
-                                r = -ENOMEM;
-                        else if (access(bundle, R_OK) >= 0) {
-                                c->ca_file = TAKE_PTR(bundle);
-                                c->no_ca_path = true;
-                        }
                 }
         }
         curl_easy_cleanup(e);
         if (r < 0)
                 return r;
+#endif
+        return 0;
+}
+
+/* With GnuTLS, even the one bundle file costs ~12 ms and ~3.7 MiB for each connection (Debian's
+ * 144 CAs). So curl loads no CA and verifies nothing, and on_prereq() verifies the server before
+ * curl sends the request, against the bundle parsed once for the process (tls-trust.c). Without
+ * a bundle file, or with an older libcurl, curl verifies as before. Returns 0 or -ENOMEM. */
+static int pick_verifier(HttpClient *c) {
+#if LIBCURL_VERSION_NUM >= 0x075000 /* CURLOPT_PREREQFUNCTION */
+        int r;
+
+        if (!c->ca_file || !curl_uses_gnutls() || curl_version_info(CURLVERSION_NOW)->version_num < 0x075000)
+                return 0;
+        r = tls_trust_new(c->ca_file, &c->trust);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) /* curl reports it for each request, as it always did */
+                log_debug_errno(r, "Cannot index CA file %s, curl verifies servers itself: %m", c->ca_file);
 #endif
         return 0;
 }
@@ -280,11 +315,16 @@ int http_client_new(sd_event *e, const char *ca_file, HttpClient **ret) {
                 return -ENOMEM;
         c->event = sd_event_ref(e);
         r = pick_trust_store(c, ca_file);
+        if (r >= 0)
+                r = pick_verifier(c);
         if (r < 0) {
                 http_client_free(c);
                 return r;
         }
-        if (c->ca_file || c->no_ca_path)
+        if (c->trust)
+                log_debug("TLS trust store: %s, %zu CA certificate%s, each parsed when a server first needs it",
+                          c->ca_file, tls_trust_n_certs(c->trust), tls_trust_n_certs(c->trust) == 1 ? "" : "s");
+        else if (c->ca_file || c->no_ca_path)
                 log_debug("TLS trust store: %s", c->ca_file ?: "curl's default CA bundle");
         /* One share for all requests: TLS session resumption (curl 7.88 with GnuTLS resumes TLS 1.2
          * sessions only) and the DNS cache. Not CURL_LOCK_DATA_CONNECT: the connection pool stays
@@ -317,6 +357,7 @@ HttpClient *http_client_free(HttpClient *c) {
                 curl_multi_cleanup(c->multi);
         if (c->share)
                 curl_share_cleanup(c->share); /* after every easy handle that used it */
+        tls_trust_free(c->trust);             /* after every connection that used it */
         sd_event_source_disable_unref(c->timer);
         sd_event_source_disable_unref(c->idle);
         sd_event_unref(c->event);
@@ -388,6 +429,95 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
+#if LIBCURL_VERSION_NUM >= 0x075000
+/* The name curl 7.88 checks a server certificate against: the URL's host, IDN in punycode, an IPv6
+ * address without brackets or zone, no trailing dot. NULL if the URL does not parse. */
+static char *url_tls_host(const char *url) {
+        CURLU *u = curl_url();
+        char *host = NULL, *ret = NULL;
+
+        if (!u)
+                return NULL;
+        if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, CURLU_PUNYCODE) != CURLUE_OK)
+                (void) curl_url_get(u, CURLUPART_HOST, &host, 0); /* libcurl < 7.88 */
+        if (host) {
+                size_t n = strlen(host);
+                const char *h = host;
+                if (n >= 2 && host[0] == '[') {
+                        h = host + 1;
+                        n = strcspn(h, "%]");
+                } else if (n > 1 && host[n - 1] == '.')
+                        n--;
+                ret = strndup(h, n);
+        }
+        curl_free(host);
+        curl_url_cleanup(u);
+        return ret;
+}
+
+static int refuse_server(HttpRequest *r, const char *why) {
+        r->tls_refused = true;
+        free(r->tls_error);
+        if (asprintf(&r->tls_error, "TLS certificate of %s not verified: %s", r->tls_host ?: r->url, why) < 0)
+                r->tls_error = NULL;
+        return CURL_PREREQFUNC_ABORT;
+}
+
+/* Runs once the connection, TLS handshake included, is up (new or reused) and before curl sends
+ * the request: nothing reaches a server we do not trust. */
+static int on_prereq(void *userdata, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port) {
+        HttpRequest *r = userdata;
+        struct curl_tlssessioninfo *tls = NULL;
+        char *scheme = NULL;
+
+        r->tls_refused = false;
+        free(r->tls_error);
+        r->tls_error = NULL;
+        if (curl_easy_getinfo(r->easy, CURLINFO_SCHEME, &scheme) != CURLE_OK || !scheme)
+                return refuse_server(r, "unknown protocol");
+        if (strcasecmp(scheme, "https") != 0)
+                return CURL_PREREQFUNC_OK; /* plain HTTP: no certificate */
+        if (!r->tls_host)
+                return refuse_server(r, "no host name in the URL");
+        if (curl_easy_getinfo(r->easy, CURLINFO_TLS_SSL_PTR, &tls) != CURLE_OK || !tls ||
+            tls->backend != CURLSSLBACKEND_GNUTLS || !tls->internals)
+                return refuse_server(r, "no GnuTLS session");
+        if (tls_trust_verify(r->client->trust, tls->internals, r->tls_host, &r->tls_error) < 0) {
+                r->tls_refused = true;
+                return CURL_PREREQFUNC_ABORT;
+        }
+        return CURL_PREREQFUNC_OK;
+}
+#endif
+
+/* Who verifies the server: with c->trust on_prereq(), else curl. */
+static void request_set_verification(HttpRequest *r) {
+        HttpClient *c = r->client;
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+        if (c->trust) {
+                r->tls_host = url_tls_host(r->url);
+                if (curl_easy_setopt(r->easy, CURLOPT_PREREQFUNCTION, on_prereq) == CURLE_OK &&
+                    curl_easy_setopt(r->easy, CURLOPT_PREREQDATA, r) == CURLE_OK) {
+                        curl_easy_setopt(r->easy, CURLOPT_CAINFO, NULL);
+                        curl_easy_setopt(r->easy, CURLOPT_CAPATH, NULL);
+                        curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 0L);
+                        curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 0L);
+                        return;
+                }
+                (void) curl_easy_setopt(r->easy, CURLOPT_PREREQFUNCTION, NULL);
+        }
+#endif
+        curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (c->ca_file)
+                curl_easy_setopt(r->easy, CURLOPT_CAINFO, c->ca_file);
+        if (c->no_ca_path)
+                curl_easy_setopt(r->easy, CURLOPT_CAPATH, NULL);
+}
+
 int http_request_new(HttpClient *c, const char *method, const char *url, HttpRequest **ret) {
         HttpRequest *r;
 
@@ -422,8 +552,6 @@ int http_request_new(HttpClient *c, const char *method, const char *url, HttpReq
         curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
         curl_easy_setopt(r->easy, CURLOPT_FOLLOWLOCATION, 0L);
-        curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(r->easy, CURLOPT_SSL_VERIFYHOST, 2L);
         curl_easy_setopt(r->easy, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 #if LIBCURL_VERSION_NUM >= 0x075500
         curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -431,10 +559,7 @@ int http_request_new(HttpClient *c, const char *method, const char *url, HttpReq
         curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
         curl_easy_setopt(r->easy, CURLOPT_SHARE, c->share);
-        if (c->ca_file)
-                curl_easy_setopt(r->easy, CURLOPT_CAINFO, c->ca_file);
-        if (c->no_ca_path)
-                curl_easy_setopt(r->easy, CURLOPT_CAPATH, NULL);
+        request_set_verification(r);
 
         if (streq(method, "POST"))
                 curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
@@ -504,6 +629,7 @@ int http_request_start(HttpRequest *r, HttpDoneFn done, void *userdata) {
 
         r->done = done;
         r->userdata = userdata;
+        r->tls_refused = false;
         if (multi_new(r->client) < 0)
                 return -ENOMEM;
         mc = curl_multi_add_handle(r->client->multi, r->easy);
@@ -545,6 +671,8 @@ HttpRequest *http_request_free(HttpRequest *r) {
         free(r->resp);
         free(r->resp_headers);
         free(r->error);
+        free(r->tls_host);
+        free(r->tls_error);
         free(r->url);
         free(r);
         return NULL;

@@ -19,8 +19,11 @@ typedef void (*HttpDoneFn)(HttpRequest *req, void *userdata);
 
 /* Creates a client attached to event loop e. The CA bundle, when ca_file is not NULL, replaces
  * the system trust store (AWS_CA_BUNDLE); otherwise, with GnuTLS, the system store is read from
- * its one bundle file rather than its directory. Connections are reused while requests keep
- * coming and closed once none runs. Returns 0 or negative errno. */
+ * its one bundle file rather than its directory. With GnuTLS that bundle is read once for the
+ * client's life and each HTTPS server is verified against it (tls-trust.h) before a request is
+ * sent; a refusal fails the request with CURLE_PEER_FAILED_VERIFICATION, as curl's own check does,
+ * which is what happens with other TLS libraries or without a bundle file. Connections are reused
+ * while requests keep coming and closed once none runs. Returns 0 or negative errno. */
 int http_client_new(sd_event *e, const char *ca_file, HttpClient **ret);
 /* Aborts every request still running (without callbacks) and frees the client. NULL-safe. */
 HttpClient *http_client_free(HttpClient *c);
