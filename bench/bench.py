@@ -17,7 +17,9 @@ Sections (--only):
              vs `aws ecr get-login-password > file`: wall time (hyperfine) and peak RSS (GNU time)
   footprint  the daemon between refreshes (/proc/PID/smaps_rollup) over many refresh cycles
   idle       CPU time and wake-ups of an idle daemon with WATCHDOG_USEC set
-  scale      N registries against a fake with 100 ms latency: wall time vs ceil(N/8) x 100 ms
+  scale      N registries against a fake with 100 ms latency: wall time vs ceil(N/8) x 100 ms (the
+             issue's bound), vs ceil(ceil(N/10)/8) x 100 ms (10 registries share a request) and vs
+             the serial N x 100 ms; also with one request per registry (an endpoint each)
   callgrind  instructions per refresh (valgrind --tool=callgrind)
 """
 
@@ -43,6 +45,7 @@ sys.path.insert(0, os.path.join(TOP, "tests"))
 import fakeaws  # noqa: E402
 
 CONCURRENCY = 8          # CONFIG_CONCURRENCY_DEFAULT in src/config.h (the configs here leave it unset)
+BATCH = 10               # ECR_MAX_REGISTRY_IDS in src/ecr.h: registries per GetAuthorizationToken
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 PASSWORD = "bench-password"
@@ -183,7 +186,9 @@ class Bench:
         """The variables that differ from the clean environment, for printing commands."""
         return "AWS_CA_BUNDLE=%s " % self.certs["ca"] if transport == "https-ca" else ""
 
-    def write_config(self, name, transport, n, file_mode="0640", interval="30m"):
+    def write_config(self, name, transport, n, file_mode="0640", interval="30m", separate=False):
+        """n registries of one region; with separate, each has an endpoint (URL path) of its own, so
+        that none shares a GetAuthorizationToken request."""
         path = os.path.join(self.work, name + ".yaml")
         pwdir = os.path.join(self.work, "pw", name)
         os.makedirs(pwdir, exist_ok=True)
@@ -193,7 +198,7 @@ class Bench:
                       "    region: %s" % REGION,
                       "    passwordFile: %s/%d.pass" % (pwdir, i),
                       '    fileMode: "%s"' % file_mode,
-                      "    endpoint: %s" % self.url(transport)]
+                      "    endpoint: %s%s" % (self.url(transport), "/r%d" % i if separate else "")]
         tmp = path + ".tmp"
         with open(tmp, "w") as f:
             f.write("\n".join(lines) + "\n")
@@ -426,10 +431,10 @@ class Bench:
                  a.refreshes // many, tunable),
                 ("ecr-token-refresh", self.bin, t, 1, a.single_cycles, None)]
         if self.baseline:
-            runs.append(("baseline", self.baseline, t, CONCURRENCY, a.baseline_cycles, None))
+            runs.append(("baseline", self.baseline, t, many, a.baseline_cycles, None))
         say("", "## 2. Daemon footprint between refreshes", "",
             "Refresh cycles driven by SIGHUP: the config alternates fileMode 0640/0600, so each reload replaces "
-            "every registry and refreshes it at once, %d at a time (a timer-driven cycle runs the same code, but "
+            "every registry and refreshes it at once, %d requests at a time (a timer-driven cycle runs the same code, but "
             "at most once a minute). Snapshot 0.3 s after a cycle's last file was written "
             "(`/proc/PID/smaps_rollup`, `/proc/PID/status`); VmHWM is the peak so far. Commands: "
             "`NOTIFY_SOCKET=SOCK [GLIBC_TUNABLES=...] ecr-token-refresh --config fp.yaml`, then for each cycle "
@@ -507,48 +512,64 @@ class Bench:
             say("", *["- " + n for n in gap_notes])
 
     # -- 4. scale ----------------------------------------------------------------------------------
+    def scale_runs(self, binary, cfg, t, runs):
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            run([binary, "--oneshot", "--config", cfg], env=self.env_for(t), stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL)
+            times.append(time.perf_counter() - t0)
+        return times
+
     def scale(self):
         a = self.args
         latency = 0.1
         say("", "## 4. Scale: N registries, %d ms latency per request" % (latency * 1000), "",
-            "`ecr-token-refresh --oneshot` (cold start included) against the fake with `delay` %.1f s; "
-            "bound = ceil(N / %d) × %d ms; median of the runs shown." % (latency, CONCURRENCY, latency * 1000), "",
-            "| transport | N | runs | wall (median) | bound | wall ÷ bound |", "|---|---:|---:|---:|---:|---:|")
+            "`ecr-token-refresh --oneshot` (cold start included) against the fake with `delay` %.1f s; median of the "
+            "runs shown. Registries of one region and endpoint share requests of up to %d registry ids, %d requests "
+            "at a time. Bounds: the issue's ceil(N / %d) × %d ms (one request per registry); per request "
+            "ceil(ceil(N / %d) / %d) × %d ms (what is left to wait for once requests are shared); serial N × %d ms. "
+            "Rows marked *one request each* give every registry an endpoint of its own (a URL path), so that none "
+            "shares a request: that measures the concurrency alone against the issue's bound." % (
+                latency, BATCH, CONCURRENCY, CONCURRENCY, latency * 1000, BATCH, CONCURRENCY, latency * 1000,
+                latency * 1000), "",
+            "| binary | transport | N | requests | runs | wall (median) | ÷ issue bound | ÷ per-request bound | ÷ serial |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+
+        def row(label, t, n, separate, times):
+            requests = n if separate else math.ceil(n / BATCH)
+            issue = math.ceil(n / CONCURRENCY) * latency
+            per_request = math.ceil(requests / CONCURRENCY) * latency
+            wall = median(times)
+            say("| %s | %s | %d | %d | %d | %.0f ms | %.2f | %.2f | %.3f |" % (
+                label, t, n, requests, len(times), wall * 1e3, wall / issue, wall / per_request, wall / (n * latency)))
+
         for fake in self.fakes.values():
             fake.set_mode(delay=latency)
         try:
-            for t in self.transports:
-                for n in a.scale:
-                    cfg, pwdir = self.write_config("scale-%s-%d" % (t, n), t, n)
-                    runs = 5 if n <= 10 else 3 if n <= 100 else a.scale_big_runs
-                    times = []
-                    for _ in range(runs):
-                        t0 = time.perf_counter()
-                        run([self.bin, "--oneshot", "--config", cfg], env=self.env_for(t), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-                        times.append(time.perf_counter() - t0)
-                    self.check_files(pwdir, n)
-                    bound = math.ceil(n / CONCURRENCY) * latency
-                    say("| %s | %d | %d | %.0f ms | %.0f ms | %.2f |" % (t, n, runs, median(times) * 1e3, bound * 1e3,
-                                                                      median(times) / bound))
-                    self.results.setdefault("scale", {})["%s/%d" % (t, n)] = times
+            cases = [(t, n, False) for t in self.transports for n in a.scale]
+            cases += [(self.transports[-1], n, True) for n in a.scale]
+            for t, n, separate in cases:
+                cfg, pwdir = self.write_config("scale-%s-%d%s" % (t, n, "-each" if separate else ""), t, n,
+                                               separate=separate)
+                runs = 5 if n <= 10 else 3 if n <= 100 else a.scale_big_runs
+                times = self.scale_runs(self.bin, cfg, t, runs)
+                self.check_files(pwdir, n)
+                row("ecr-token-refresh" + (", one request each" if separate else ""), t, n, separate, times)
+                self.results.setdefault("scale", {})["%s/%d%s" % (t, n, "/each" if separate else "")] = times
             if self.baseline:
                 t = self.transports[-1]
                 for n in [n for n in a.scale if n <= 100]:
-                    cfg, pwdir = self.write_config("scale-%s-%d" % (t, n), t, n)
-                    times = []
-                    for _ in range(3):
-                        t0 = time.perf_counter()
-                        run([self.baseline, "--oneshot", "--config", cfg], env=self.env_for(t),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                        times.append(time.perf_counter() - t0)
-                    bound = math.ceil(n / CONCURRENCY) * latency
-                    say("| %s (baseline) | %d | 3 | %.0f ms | %.0f ms | %.2f |" % (t, n, median(times) * 1e3, bound * 1e3,
-                                                                                median(times) / bound))
+                    for separate in (False, True):
+                        cfg, pwdir = self.write_config("scale-%s-%d%s" % (t, n, "-each" if separate else ""), t, n,
+                                                       separate=separate)
+                        row("baseline" + (", one request each" if separate else ""), t, n, separate,
+                            self.scale_runs(self.baseline, cfg, t, 3))
         finally:
             for fake in self.fakes.values():
                 fake.set_mode(delay=0.0)
-        say("", "Command: `ecr-token-refresh --oneshot --config scale-TRANSPORT-N.yaml` (https-ca: with AWS_CA_BUNDLE).")
+        say("", "Command: `ecr-token-refresh --oneshot --config scale-TRANSPORT-N[-each].yaml` (https-ca: with "
+                "AWS_CA_BUNDLE).")
 
     # -- 5. callgrind ------------------------------------------------------------------------------
     def callgrind_ir(self, binary, cfg, env, tag):
@@ -571,7 +592,7 @@ class Bench:
             "per refresh = (I(100) − I(10)) / 90 (steady state: connections are reused), "
             "first = I(1) (process start, config, one connection, one refresh).", "",
             "| binary | transport | I(1) | I(10) | I(100) | per refresh |", "|---|---|---:|---:|---:|---:|")
-        bins = [("ecr-token-refresh", self.bin, ns)] + ([("baseline", self.baseline, (1,))] if self.baseline else [])
+        bins = [("ecr-token-refresh", self.bin, ns)] + ([("baseline", self.baseline, ns)] if self.baseline else [])
         for label, binary, ns_ in bins:
             for t in self.transports:
                 ir = {}
@@ -590,9 +611,6 @@ class Bench:
         for label, _, _ in bins:
             for t in self.transports[1:]:
                 say("- %s, %s: %.1f M" % (label, t, (cg["%s/%s" % (label, t)][1] - cg["%s/http" % label][1]) / 1e6))
-        if self.baseline:
-            say("", "The baseline runs N=1 only: with N ≥ 8 over https-system its 8 concurrent CA-directory loads, "
-                    "serial on the event loop and ~50× slower under valgrind, outlast the 10 s connect timeout.")
 
     # -- report ------------------------------------------------------------------------------------
     def machine(self):
