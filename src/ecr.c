@@ -53,15 +53,21 @@ static int fail(char **ret_error, const char *msg) {
         return -EBADMSG;
 }
 
-/* One authorizationData item into *ret; -EBADMSG with *ret_error if it is unusable. */
+/* One authorizationData item into *ret; -EBADMSG with *ret_error if it is unusable. Its
+ * proxyEndpoint is kept in either case: it says which registry the item was for. */
 static int parse_item(json_object *item, EcrToken *ret, char **ret_error) {
         _cleanup_secret_ char *decoded = NULL;
-        _cleanup_free_ char *proxy = NULL;
         json_object *v;
         size_t dlen;
         usec_t expires = USEC_INFINITY;
         int r;
 
+        if (json_object_is_type(item, json_type_object) && json_object_object_get_ex(item, "proxyEndpoint", &v) &&
+            json_object_is_type(v, json_type_string)) {
+                ret->proxy_endpoint = strdup(json_object_get_string(v));
+                if (!ret->proxy_endpoint)
+                        return -ENOMEM;
+        }
         if (!json_object_is_type(item, json_type_object) ||
             !json_object_object_get_ex(item, "authorizationToken", &v) || !json_object_is_type(v, json_type_string))
                 return fail(ret_error, "response has no authorizationToken");
@@ -91,17 +97,10 @@ static int parse_item(json_object *item, EcrToken *ret, char **ret_error) {
                 } else
                         return fail(ret_error, "expiresAt has the wrong type");
         }
-        if (json_object_object_get_ex(item, "proxyEndpoint", &v) && json_object_is_type(v, json_type_string)) {
-                proxy = strdup(json_object_get_string(v));
-                if (!proxy)
-                        return -ENOMEM;
-        }
-
         ret->password = strndup(decoded + 4, dlen - 4);
         if (!ret->password)
                 return -ENOMEM;
         ret->expires_at = expires;
-        ret->proxy_endpoint = TAKE_PTR(proxy);
         return 0;
 }
 

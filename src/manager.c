@@ -60,6 +60,10 @@ typedef struct RegistryState {
         struct RegistryState **riders; /* leader: the others its request serves */
         size_t n_riders;
         bool solo; /* asks on its own (a shared request was refused with InvalidParameterException) */
+        /* Leader: the registry ids its request named, in order (copies: a reload may free the riders
+         * and the config they point into while the request is in flight). */
+        char req_ids[ECR_MAX_REGISTRY_IDS][13];
+        size_t n_req_ids;
 
         usec_t next_due;     /* CLOCK_MONOTONIC */
         usec_t last_success; /* CLOCK_REALTIME, 0 if never */
@@ -344,6 +348,14 @@ static void state_retry(RegistryState *s, usec_t delay, const char *cause) {
         state_requeue(s, delay);
 }
 
+/* From now on the registry asks on its own, at once, as a new refresh (with its own retries). */
+static void state_go_solo(RegistryState *s) {
+        s->solo = true;
+        s->attempt = 0;
+        s->skew_retried = false;
+        s->next_due = now_monotonic(s->manager);
+}
+
 /* A shared request was refused in a way one registry id can cause: ask for each on its own. */
 static void state_split(RegistryState *s, const char *cause) {
         Manager *m = s->manager;
@@ -354,12 +366,9 @@ static void state_split(RegistryState *s, const char *cause) {
         log_warning("%s: %s; asking for each registry on its own.", batch_label(s, lbuf, sizeof(lbuf)), cause);
         n = take_riders(s, &riders);
         state_abort(s);
-        s->solo = true;
-        s->next_due = now_monotonic(m);
-        for (size_t i = 0; i < n; i++) {
-                riders[i]->solo = true;
-                riders[i]->next_due = s->next_due;
-        }
+        state_go_solo(s);
+        for (size_t i = 0; i < n; i++)
+                state_go_solo(riders[i]);
         dispatch(m);
 }
 
@@ -384,7 +393,9 @@ static bool retry_quota_take(RegistryState *s, unsigned cost) {
         Manager *m = s->manager;
 
         if (m->retry_tokens < cost) {
-                log_warning("%s: retry quota exhausted (too many failures at once), not retrying now.", s->label);
+                char lbuf[256];
+                log_warning("%s: retry quota exhausted (too many failures at once), not retrying now.",
+                            batch_label(s, lbuf, sizeof(lbuf)));
                 return false;
         }
         m->retry_tokens -= cost;
@@ -436,15 +447,16 @@ static void on_ecr_done(HttpRequest *req, void *userdata) {
                         if (offset > (int64_t) CLOCK_SKEW_THRESHOLD || offset < -(int64_t) CLOCK_SKEW_THRESHOLD) {
                                 m->clock_offset_usec = offset;
                                 s->skew_retried = true;
-                                log_warning("%s: clock skew of %+llds against AWS, signing with the server's time.", s->label,
-                                            (long long) (offset / (int64_t) USEC_PER_SEC));
+                                char lbuf[256];
+                                log_warning("%s: clock skew of %+llds against AWS, signing with the server's time.",
+                                            batch_label(s, lbuf, sizeof(lbuf)), (long long) (offset / (int64_t) USEC_PER_SEC));
                                 return state_requeue(s, 0);
                         }
                 }
                 if (asprintf(&cause, "%s%s%s", code, *message ? ": " : "", message) < 0)
                         cause = NULL;
                 /* Only a registry id can make ECR refuse a request this way; find which one. */
-                if (s->n_riders > 0 && streq(code, "InvalidParameterException"))
+                if (s->n_req_ids > 1 && streq(code, "InvalidParameterException"))
                         return state_split(s, cause ?: code);
                 if (aws_error_is_transient(status, code) && s->attempt + 1 < MAX_ATTEMPTS && retry_quota_take(s, RETRY_COST)) {
                         s->attempt++;
@@ -469,47 +481,53 @@ static void on_ecr_tokens(RegistryState *s, const EcrItem *items, size_t n_items
         Manager *m = s->manager;
         _cleanup_free_ RegistryState **riders = NULL;
         const char *ids[ECR_MAX_REGISTRY_IDS] = {};
-        size_t n_ids = batch_ids(s, ids), n;
+        size_t n_ids = s->n_req_ids, n;
         uint64_t jitter = random_below(UINT64_C(1) << 32);
         bool held = dispatch_hold(m);
 
+        for (size_t i = 0; i < n_ids; i++)
+                ids[i] = s->req_ids[i];
+        /* The request succeeded: it gives its retry tokens back once, whatever each registry makes of
+         * its item (a leader that fails to write, or asks again on its own, must not keep them). */
+        m->retry_tokens = MIN(RETRY_QUOTA, m->retry_tokens + (s->retry_cost > 0 ? s->retry_cost : 1));
+        s->retry_cost = 0;
+
         n = take_riders(s, &riders);
         for (size_t i = 0; i <= n; i++) {
-                RegistryState *x = i < n ? riders[i] : s; /* the leader last: it gives the retry tokens back */
+                RegistryState *x = i < n ? riders[i] : s;
                 _cleanup_free_ char *error = NULL;
                 size_t which = 0;
                 ssize_t k;
                 int r;
 
-                while (which + 1 < n_ids && !streq(ids[which], x->reg->registry_id))
+                while (which < n_ids && !streq(ids[which], x->reg->registry_id))
                         which++;
-                k = ecr_match_item(items, n_items, ids, n_ids, which);
+                k = which < n_ids ? ecr_match_item(items, n_items, ids, n_ids, which) : -1;
                 if (k < 0 && n_ids > 1) {
                         log_warning("%s: the answer to a request for %zu registries has no token for it; asking on its own.",
                                     x->label, n_ids);
                         state_abort(x);
-                        x->solo = true;
-                        x->next_due = now_monotonic(m);
+                        state_go_solo(x);
                         continue;
                 }
                 if (k < 0) {
-                        state_finish_one(x, false, "InvalidResponse", "the answer has no token for this registry", x == s,
+                        state_finish_one(x, false, "InvalidResponse", "the answer has no token for this registry", false,
                                          jitter);
                         continue;
                 }
                 if (items[k].error) {
-                        state_finish_one(x, false, "InvalidResponse", items[k].error, x == s, jitter);
+                        state_finish_one(x, false, "InvalidResponse", items[k].error, false, jitter);
                         continue;
                 }
                 r = write_outputs(x, &items[k].token, &error);
                 if (r < 0) {
-                        state_finish_one(x, false, "WriteFailed", error ?: strerror(-r), x == s, jitter);
+                        state_finish_one(x, false, "WriteFailed", error ?: strerror(-r), false, jitter);
                         continue;
                 }
                 x->expires_at = items[k].token.expires_at;
                 x->solo = false;
                 run_hook(x); /* before finishing: in oneshot mode that may end the loop */
-                state_finish_one(x, true, NULL, NULL, x == s, jitter);
+                state_finish_one(x, true, NULL, NULL, false, jitter);
         }
         dispatch_release(m, held);
 }
@@ -606,6 +624,9 @@ static void send_request(RegistryState *s, AwsCredentials *creds) {
         time_t when = (time_t) (((int64_t) now_realtime() + m->clock_offset_usec) / (int64_t) USEC_PER_SEC);
         const char *ids[ECR_MAX_REGISTRY_IDS] = {};
         size_t n_ids = batch_ids(s, ids);
+        for (size_t i = 0; i < n_ids; i++)
+                (void) snprintf(s->req_ids[i], sizeof(s->req_ids[i]), "%s", ids[i]);
+        s->n_req_ids = n_ids;
         r = ecr_request_new(m->http, url, s->reg->region, ids, n_ids, creds, when, &s->req);
         if (r < 0)
                 return state_finish(s, false, "RequestFailed", strerror(-r));
@@ -912,47 +933,55 @@ static int apply_health(Manager *m) {
         return 0;
 }
 
-static int build_states(Manager *m, const Config *c, RegistryState ***ret, size_t *ret_n) {
-        RegistryState **states = calloc(MAX(c->n_registries, (size_t) 1), sizeof(RegistryState *));
-        if (!states)
-                return -ENOMEM;
-        for (size_t i = 0; i < c->n_registries; i++) {
-                const Registry *reg = &c->registries[i];
-                RegistryState *reuse = NULL;
+/* Whether a reload leaves the registry as it was (its state, and any request in flight, is kept). */
+static bool registry_unchanged(const Registry *a, const Registry *b) {
+        return streq_ptr(a->password_file, b->password_file) && streq(a->registry_id, b->registry_id) &&
+               streq(a->region, b->region) && streq_ptr(a->endpoint, b->endpoint) && a->file_mode == b->file_mode &&
+               streq_ptr(a->role_arn, b->role_arn) && streq_ptr(a->external_id, b->external_id) &&
+               streq_ptr(a->role_session_name, b->role_session_name) &&
+               streq_ptr(a->docker_config_file, b->docker_config_file);
+}
 
-                /* Keep the state (and any request in flight) of a registry whose definition did not change. */
-                for (size_t j = 0; j < m->n_states; j++) {
-                        RegistryState *o = m->states[j];
-                        if (!o)
-                                continue;
-                        if (streq_ptr(o->reg->password_file, reg->password_file) && streq(o->reg->registry_id, reg->registry_id) &&
-                            streq(o->reg->region, reg->region) && streq_ptr(o->reg->endpoint, reg->endpoint) &&
-                            o->reg->file_mode == reg->file_mode && streq_ptr(o->reg->role_arn, reg->role_arn) &&
-                            streq_ptr(o->reg->external_id, reg->external_id) &&
-                            streq_ptr(o->reg->role_session_name, reg->role_session_name) &&
-                            streq_ptr(o->reg->docker_config_file, reg->docker_config_file)) {
-                                reuse = o;
-                                m->states[j] = NULL;
+/* The states for config c: unchanged registries keep theirs (moved out of m->states, which then
+ * holds only the ones to free), the others get new ones. On failure m->states is left as it was. */
+static int build_states(Manager *m, const Config *c, RegistryState ***ret, size_t *ret_n) {
+        _cleanup_free_ RegistryState **states = NULL;
+        _cleanup_free_ size_t *from = NULL;
+        _cleanup_free_ bool *taken = NULL;
+        size_t n = c->n_registries;
+
+        states = calloc(MAX(n, (size_t) 1), sizeof(RegistryState *));
+        from = calloc(MAX(n, (size_t) 1), sizeof(size_t));
+        taken = calloc(MAX(m->n_states, (size_t) 1), sizeof(bool));
+        if (!states || !from || !taken)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                from[i] = SIZE_MAX;
+                for (size_t j = 0; j < m->n_states; j++)
+                        if (!taken[j] && registry_unchanged(m->states[j]->reg, &c->registries[i])) {
+                                from[i] = j;
+                                taken[j] = true;
                                 break;
                         }
+                if (from[i] != SIZE_MAX)
+                        continue;
+                states[i] = state_new(m, &c->registries[i]);
+                if (!states[i]) {
+                        for (size_t k = 0; k < i; k++)
+                                state_free(states[k]); /* only new ones so far */
+                        return -ENOMEM;
                 }
-                if (reuse) {
-                        reuse->reg = reg;
-                        states[i] = reuse;
-                } else {
-                        states[i] = state_new(m, reg);
-                        if (!states[i]) {
-                                for (size_t k = 0; k < i; k++)
-                                        state_free(states[k]);
-                                free(states);
-                                return -ENOMEM;
-                        }
-                        /* Registries added by a reload are not part of the start-up cycle. */
-                        states[i]->first_done = m->ready;
-                }
+                /* Registries added by a reload are not part of the start-up cycle. */
+                states[i]->first_done = m->ready;
         }
-        *ret = states;
-        *ret_n = c->n_registries;
+        for (size_t i = 0; i < n; i++)
+                if (from[i] != SIZE_MAX) {
+                        states[i] = m->states[from[i]];
+                        m->states[from[i]] = NULL;
+                        states[i]->reg = &c->registries[i];
+                }
+        *ret = TAKE_PTR(states);
+        *ret_n = n;
         return 0;
 }
 
@@ -1007,7 +1036,7 @@ static int on_reload(sd_event_source *source, const struct signalfd_siginfo *si,
                 if (m->initial_pending == 0)
                         initial_done(m);
         }
-        log_info("Configuration reloaded: %zu registries.", m->n_states);
+        log_info("Configuration reloaded: %zu %s.", m->n_states, m->n_states == 1 ? "registry" : "registries");
 
         update_status(m);
         (void) sd_notify(false, "READY=1");

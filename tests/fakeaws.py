@@ -98,7 +98,7 @@ class Settings:
     # order, each naming its registry in proxyEndpoint, as moto does), "one" (a single item for the
     # first id: the token serves every registry of the identity), "reversed" (as "each", in reverse
     # order), "anonymous" (as "each" without proxyEndpoint) or "missing-last" (as "each" without the
-    # last id's item).
+    # last id's item), "anonymous-missing-last" (both).
     answer: str = "each"
     expires_in: float = 12 * 3600.0          # seconds from now, as ECR does
     error_type: str = "AccessDeniedException"
@@ -128,7 +128,7 @@ class Request:
 
 
 MODES = {}
-ANSWERS = ("each", "one", "reversed", "anonymous", "missing-last")
+ANSWERS = ("each", "one", "reversed", "anonymous", "missing-last", "anonymous-missing-last")
 
 
 def mode(name):
@@ -154,12 +154,12 @@ def token_answer(handler, request, password=None, token=None):
             "expiresAt": round(handler.now() + settings.expires_in, 3),
             "proxyEndpoint": f"https://{registry}.dkr.ecr.{request.region}.amazonaws.com",
         }
-        if settings.answer == "anonymous":
+        if settings.answer in ("anonymous", "anonymous-missing-last"):
             del item["proxyEndpoint"]
         items.append(item)
     if settings.answer == "reversed":
         items.reverse()
-    elif settings.answer == "missing-last" and len(items) > 1:
+    elif settings.answer in ("missing-last", "anonymous-missing-last") and len(items) > 1:
         items.pop()
     return {"authorizationData": items}
 

@@ -195,6 +195,15 @@ static void items_and_matching(void) {
         ok(items[0].error && strstr(items[0].error, "base64") && !items[0].token.password, "items: the bad item has its error");
         ok(!items[1].error && streq(items[1].token.password, "pw-b"), "items: the good item is usable");
         items = ecr_items_free(items, n);
+
+        /* A bad item still says which registry it was for: that one fails with the item's error,
+         * rather than asking again. */
+        const char *bad_named = "{\"authorizationData\":[{\"authorizationToken\":\"QVdTOnB3LWI=\"},"
+                                "{\"authorizationToken\":\"!!\",\"proxyEndpoint\":\"https://111111111111.dkr.ecr.us-west-2.amazonaws.com\"}]}";
+        is_int(ecr_parse_items(bad_named, strlen(bad_named), &items, &n, &error), 0, "items: a bad item with its endpoint");
+        is_int(ecr_match_item(items, n, ids, 2, 0), 1, "match: a bad item is matched by its proxyEndpoint");
+        ok(items[1].error && !items[1].token.password, "match: ... and it carries its error, no password");
+        items = ecr_items_free(items, n);
         free(error);
 
         ok(ecr_proxy_names("https://111111111111.dkr.ecr.us-west-2.amazonaws.com", "111111111111"), "proxy names its registry");
