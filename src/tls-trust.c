@@ -109,62 +109,24 @@ int tls_trust_cert_names(const void *der, size_t size, gnutls_datum_t *ret_issue
         return der_cert_names(der, size, ret_issuer, ret_subject, NULL);
 }
 
-/* Decodes base64 (whitespace ignored, '=' padding) from [p, end) to out, which holds at least
- * 3/4 of the input. Returns the decoded size or -EBADMSG. */
-static ssize_t base64_decode(const char *p, const char *end, uint8_t *out) {
-        /* 0-63: a digit's value; 64: whitespace; 65: '='; 0xff: invalid */
-        static uint8_t table[256];
-        uint32_t acc = 0;
-        size_t n = 0, chars = 0;
-        unsigned bits = 0, pad = 0;
+/* Decodes the base64 text of a PEM block with GnuTLS's decoder (the one its CA file reader uses:
+ * line breaks and blanks ignored) into out, which has room for avail bytes. Returns the decoded size,
+ * -EBADMSG or -ENOMEM. */
+static ssize_t pem_decode(const char *b64, const char *b64_end, uint8_t *out, size_t avail) {
+        gnutls_datum_t in = { (unsigned char *) b64, (unsigned) (b64_end - b64) }, der = {};
+        ssize_t n;
+        int r;
 
-        if (table[0] == 0) { /* 0xff once set up */
-                static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-                memset(table, 0xff, sizeof(table));
-                for (unsigned i = 0; i < 64; i++)
-                        table[(uint8_t) digits[i]] = (uint8_t) i;
-                table[' '] = table['\t'] = table['\r'] = table['\n'] = 64;
-                table['='] = 65;
-        }
-        for (; p < end; p++) {
-                uint8_t v;
-
-                /* Whole groups of four digits, the bulk of a PEM line, three bytes at a time. */
-                while (bits == 0 && pad == 0 && end - p >= 4) {
-                        uint8_t a = table[(uint8_t) p[0]], b = table[(uint8_t) p[1]], c = table[(uint8_t) p[2]],
-                                d = table[(uint8_t) p[3]];
-                        if ((a | b | c | d) & 0xc0)
-                                break;
-                        out[n++] = (uint8_t) (a << 2 | b >> 4);
-                        out[n++] = (uint8_t) (b << 4 | c >> 2);
-                        out[n++] = (uint8_t) (c << 6 | d);
-                        chars += 4;
-                        p += 4;
-                }
-                if (p >= end)
-                        break;
-                v = table[(uint8_t) *p];
-
-                if (v < 64) {
-                        if (pad > 0)
-                                return -EBADMSG;
-                        acc = (acc << 6) | v;
-                        bits += 6;
-                        chars++;
-                        if (bits >= 8) {
-                                bits -= 8;
-                                out[n++] = (uint8_t) (acc >> bits);
-                        }
-                } else if (v == 65) {
-                        if (++pad > 2)
-                                return -EBADMSG;
-                        chars++;
-                } else if (v != 64)
-                        return -EBADMSG;
-        }
-        if (chars % 4 != 0)
+        r = gnutls_base64_decode2(&in, &der);
+        if (r == GNUTLS_E_MEMORY_ERROR)
+                return -ENOMEM;
+        if (r < 0)
                 return -EBADMSG;
-        return (ssize_t) n;
+        n = der.size <= avail ? (ssize_t) der.size : -EBADMSG;
+        if (n > 0)
+                memcpy(out, der.data, der.size);
+        gnutls_free(der.data);
+        return n;
 }
 
 static int read_file(const char *path, struct stat *ret_st, char **ret, size_t *ret_size) {
@@ -266,7 +228,7 @@ static int trust_read(TlsTrust *t) {
         _cleanup_free_ uint8_t *der = NULL;
         _cleanup_free_ TrustCert *certs = NULL;
         const char *p, *b64, *b64_end;
-        size_t size = 0, der_size = 0, n = 0, alloc = 0;
+        size_t size = 0, der_size = 0, der_alloc, n = 0, alloc = 0;
         struct stat st;
         int r;
 
@@ -274,7 +236,8 @@ static int trust_read(TlsTrust *t) {
         r = read_file(t->path, &st, &pem, &size);
         if (r < 0)
                 return r;
-        der = malloc(size / 4 * 3 + 3);
+        der_alloc = size / 4 * 3 + 3; /* base64 decodes to at most 3/4 of its size */
+        der = malloc(der_alloc);
         if (!der)
                 return -ENOMEM;
         p = pem;
@@ -283,7 +246,7 @@ static int trust_read(TlsTrust *t) {
                 size_t cert_size;
                 ssize_t k;
 
-                k = base64_decode(b64, b64_end, der + der_size);
+                k = pem_decode(b64, b64_end, der + der_size, der_alloc - der_size);
                 if (k < 0)
                         return (int) k;
                 r = der_cert_names(der + der_size, (size_t) k, &issuer, &subject, &cert_size);
