@@ -157,18 +157,6 @@ static void yaml_event_deletep(yaml_event_t *e) {
         yaml_event_delete(e);
 }
 
-static char **strv_free(char **l) {
-        if (!l)
-                return NULL;
-        for (char **i = l; *i; i++)
-                free(*i);
-        free(l);
-        return NULL;
-}
-
-static void strv_freep(char ***l) {
-        *l = strv_free(*l);
-}
 
 static void registry_done(Registry *r) {
         free(r->registry_id);

@@ -38,13 +38,6 @@ struct Hook {
         void *userdata;
 };
 
-static char **strv_free_local(char **l) {
-        for (char **p = l; p && *p; p++)
-                free(*p);
-        free(l);
-        return NULL;
-}
-
 static bool env_name_is(const char *entry, const char *name) {
         size_t n = strlen(name);
         return strncmp(entry, name, n) == 0 && entry[n] == '=';
@@ -85,11 +78,11 @@ static char **build_env(char *const *extra) {
                 if (skip)
                         continue;
                 if (!(l[k++] = strdup(*e)))
-                        return strv_free_local(l);
+                        return strv_free(l);
         }
         for (char *const *e = extra; e && *e; e++)
                 if (!(l[k++] = strdup(*e)))
-                        return strv_free_local(l);
+                        return strv_free(l);
         return l;
 }
 
@@ -353,7 +346,7 @@ int hook_run(sd_event *e, const char *label, char *const *argv, char *const *ext
         h->err_fd = err_pipe[0];
         h->exec_fd = exec_pipe[0];
         err_pipe[0] = err_pipe[1] = exec_pipe[0] = exec_pipe[1] = -EBADF;
-        envp = strv_free_local(envp);
+        envp = strv_free(envp);
 
         r = sd_event_add_child(e, &h->child_source, h->pid, WEXITED, on_child, h);
         if (r >= 0) {
@@ -375,7 +368,7 @@ int hook_run(sd_event *e, const char *label, char *const *argv, char *const *ext
 fail:
         spawn_close_pair(err_pipe);
         spawn_close_pair(exec_pipe);
-        strv_free_local(envp);
+        strv_free(envp);
         hook_free(h);
         return r;
 }

@@ -85,3 +85,15 @@ static inline bool streq_ptr(const char *a, const char *b) {
 static inline bool isempty(const char *s) {
         return !s || !*s;
 }
+
+/* Frees a NULL-terminated array of strings and the strings; NULL-safe. Returns NULL. */
+static inline char **strv_free(char **l) {
+        for (char **s = l; s && *s; s++)
+                free(*s);
+        free(l);
+        return NULL;
+}
+
+static inline void strv_freep(char ***l) {
+        *l = strv_free(*l);
+}

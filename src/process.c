@@ -53,19 +53,6 @@ static void reap_orphans(void) {
         n_orphans = j;
 }
 
-char **strv_free(char **l) {
-        if (l) {
-                for (char **s = l; *s; s++)
-                        free(*s);
-                free(l);
-        }
-        return NULL;
-}
-
-void strv_freep(char ***l) {
-        *l = strv_free(*l);
-}
-
 static int strv_push(char ***l, size_t *n, char *s) {
         char **m = reallocarray(*l, *n + 2, sizeof(char *));
         if (!m) {

@@ -51,7 +51,3 @@ void process_freep(Process **p);
 
 /* The process ID, for messages. */
 pid_t process_pid(const Process *p);
-
-/* Frees a NULL-terminated string list. NULL-safe; returns NULL. */
-char **strv_free(char **l);
-void strv_freep(char ***l);
